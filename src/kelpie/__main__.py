@@ -1,0 +1,3 @@
+from kelpie.cli.main import app
+
+app()
