@@ -1,4 +1,4 @@
-"""Entry point of the ``kelpie`` command. Each module below adds its own commands to ``app``."""
+"""Entry point of the ``kelpie`` command. Each module in ``COMMANDS`` adds its own commands."""
 
 import typer
 
@@ -8,3 +8,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+COMMANDS: tuple[str, ...] = ()
+"""Modules of ``kelpie.cli`` with a ``register(app: typer.Typer) -> None`` function."""
+
+
+def _register_all() -> None:
+    from importlib import import_module
+
+    for name in COMMANDS:
+        import_module(f"kelpie.cli.{name}").register(app)
+
+
+_register_all()

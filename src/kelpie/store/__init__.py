@@ -1,0 +1,1 @@
+"""The store: all state and all SQL. Correctness under concurrency lives here, in the database."""
