@@ -1,0 +1,1 @@
+"""Workloads shipped with Kelpie, so that ``kelpie demo`` runs from a plain ``pip install``."""
