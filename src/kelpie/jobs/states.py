@@ -55,16 +55,17 @@ class IllegalTransition(Exception):
         self.status = status
 
 
-_RUNNING_LOOP = frozenset({JobStatus.RUNNING})
+HOLDABLE: frozenset[JobStatus] = frozenset({JobStatus.RUNNING})
+"""The statuses in which a machine can hold a job: heartbeats are fenced on them."""
 
 # event -> (statuses it may happen in, status it leads to)
 _TRANSITIONS: dict[EventKind, tuple[frozenset[JobStatus], JobStatus]] = {
     EventKind.TAKEN: (frozenset({JobStatus.PENDING, JobStatus.RUNNING}), JobStatus.RUNNING),
-    EventKind.TAKEN_OVER: (_RUNNING_LOOP, JobStatus.RUNNING),
-    EventKind.ATTEMPT_FAILED: (_RUNNING_LOOP, JobStatus.RUNNING),
-    EventKind.RELEASED: (_RUNNING_LOOP, JobStatus.RUNNING),
-    EventKind.COMPLETED: (_RUNNING_LOOP, JobStatus.COMPLETED),
-    EventKind.FAILED: (_RUNNING_LOOP, JobStatus.FAILED),
+    EventKind.TAKEN_OVER: (HOLDABLE, JobStatus.RUNNING),
+    EventKind.ATTEMPT_FAILED: (HOLDABLE, JobStatus.RUNNING),
+    EventKind.RELEASED: (HOLDABLE, JobStatus.RUNNING),
+    EventKind.COMPLETED: (HOLDABLE, JobStatus.COMPLETED),
+    EventKind.FAILED: (HOLDABLE, JobStatus.FAILED),
     EventKind.CANCELED: (frozenset({JobStatus.PENDING, JobStatus.RUNNING}), JobStatus.CANCELED),
 }
 

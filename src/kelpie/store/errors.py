@@ -1,9 +1,9 @@
 """What the store raises; the API turns each into one HTTP answer.
 
-    StoreError
-    ├── NotFound        the job does not exist for this user (404, as if it never existed)
-    ├── Conflict        the event cannot happen now: lease lost, job already ended (409)
-    └── Unavailable     the database did not answer (503); driver errors are wrapped in it
+StoreError
+├── NotFound        the job does not exist for this user (404, as if it never existed)
+├── Conflict        the event cannot happen now: lease lost, job already ended (409)
+└── Unavailable     the database did not answer (503); driver errors are wrapped in it
 """
 
 

@@ -1,0 +1,46 @@
+"""Bringing a database's schema to the version this code expects, with Alembic.
+
+Several API processes may start at once over one PostgreSQL: each takes a transaction-scoped
+advisory lock first, so one migrates and the others then find nothing to do. On SQLite the
+write transaction (``BEGIN IMMEDIATE``) serialises them the same way.
+"""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kelpie.store.engine import create_engine, translated_errors, writer
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6B656C70  # "kelp": any constant that other users of the database do not take
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config(str(MIGRATIONS / "alembic.ini"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def upgrade_engine(engine: AsyncEngine) -> None:
+    with translated_errors():
+        async with writer(engine).begin() as connection:
+            await connection.run_sync(_upgrade)
+
+
+async def upgrade(database_url: str) -> None:
+    """Creates or migrates the schema of ``database_url`` (``kelpie db upgrade``)."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade_engine(engine)
+    finally:
+        await engine.dispose()
