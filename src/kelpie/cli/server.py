@@ -1,0 +1,33 @@
+"""``kelpie server``: the coordination API."""
+
+import logging
+from typing import Annotated
+
+import typer
+
+from kelpie.api.server import serve
+from kelpie.api.settings import DEFAULT_HOST, DEFAULT_PORT
+from kelpie.cli.database import load_settings, run_with_store
+
+
+def server(
+    host: Annotated[
+        str | None,
+        typer.Option(help=f"Address to listen on [env KELPIE_HOST; default {DEFAULT_HOST}]"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help=f"Port to listen on [env KELPIE_PORT; default {DEFAULT_PORT}]"),
+    ] = None,
+) -> None:
+    """Run the API. The database schema is created or migrated before it listens."""
+    settings = load_settings(host=host, port=port)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    run_with_store(settings, lambda store: serve(settings, store))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("server")(server)
