@@ -1,0 +1,1 @@
+"""The worker agent: takes jobs, moves their files, runs them, keeps their leases."""
