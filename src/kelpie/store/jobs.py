@@ -1,7 +1,7 @@
 """``JobStore``: users, tokens and jobs, with every rule that must hold under concurrency.
 
 Each method is one database transaction. The rules are enforced by the database, not by locks
-in this process, because several API processes may share one PostgreSQL: claims lock their
+in this process, because several API processes may share one PostgreSQL: a claim locks its
 candidate row (``FOR UPDATE SKIP LOCKED``; on SQLite the write transaction excludes other
 writers), and every report from a machine is a conditional update fenced on the holder.
 Which event may happen in which status is read from ``kelpie.jobs.states``.
@@ -60,34 +60,31 @@ def _event(
     }
 
 
+def _taken_event(job: RowMapping, candidate: RowMapping, machine_id: str) -> dict[str, Any]:
+    if candidate["holder"] is None:
+        return _event(job, EventKind.TAKEN, machine_id, after=candidate["last_event"])
+    return _event(
+        job,
+        EventKind.TAKEN_OVER,
+        machine_id,
+        previous_holder=candidate["holder"],
+        previous_heartbeat=format_timestamp(as_utc(candidate["heartbeat"])),
+    )
+
+
 async def _job_row(
     connection: AsyncConnection, user_id: str, job_id: str, *, lock: bool = False
 ) -> RowMapping:
-    result = await connection.execute(queries.select_job(user_id, job_id, lock=lock))
+    query = queries.SELECT_JOB_FOR_UPDATE if lock else queries.SELECT_JOB
+    result = await connection.execute(query, {"user": user_id, "job": job_id})
     row: RowMapping | None = result.mappings().first()
     if row is None:
         raise NotFound(f"no job {job_id}")
     return row
 
 
-async def _fenced_row(
-    connection: AsyncConnection,
-    updated: RowMapping | None,
-    user_id: str,
-    job_id: str,
-    machine_id: str,
-) -> RowMapping:
-    """The row a fenced update changed; if it changed none, says why (and nothing changed)."""
-    if updated is not None:
-        return updated
-    job = await _job_row(connection, user_id, job_id)
-    if JobStatus(job["status"]) not in HOLDABLE:
-        raise Conflict(f"job {job_id} is {job['status']}")
-    raise Conflict(f"machine {machine_id} does not hold job {job_id}")
-
-
 async def _record(connection: AsyncConnection, event: dict[str, Any]) -> None:
-    await connection.execute(queries.insert_events(), event)
+    await connection.execute(queries.INSERT_EVENTS, event)
 
 
 class JobStore:
@@ -124,7 +121,9 @@ class JobStore:
     async def create_user(self, username: str) -> UserRecord:
         """Raises ``Conflict`` if the username is taken."""
         async with self._transaction(write=True) as connection:
-            result = await connection.execute(queries.insert_user(str(uuid.uuid4()), username))
+            result = await connection.execute(
+                queries.INSERT_USER, {"id": str(uuid.uuid4()), "username": username}
+            )
             return user_from_row(result.mappings().one())
 
     async def create_token(
@@ -133,22 +132,32 @@ class JobStore:
         """A new token for the user; only its hash is kept, so this is its only sight."""
         token = secrets.token_urlsafe(32)
         async with self._transaction(write=True) as connection:
-            if (await connection.execute(queries.select_user(user_id))).first() is None:
+            found = await connection.execute(queries.SELECT_USER, {"user": user_id})
+            if found.first() is None:
                 raise NotFound(f"no user {user_id}")
             await connection.execute(
-                queries.insert_token(hash_token(token), user_id, org_name, project_name)
+                queries.INSERT_TOKEN,
+                {
+                    "hash": hash_token(token),
+                    "user_id": user_id,
+                    "org_name": org_name,
+                    "project_name": project_name,
+                },
             )
         return token
 
     async def user_for_token(self, token: str) -> UserRecord | None:
         async with self._transaction(write=False) as connection:
-            result = await connection.execute(queries.select_user_by_token(hash_token(token)))
+            result = await connection.execute(
+                queries.SELECT_USER_BY_TOKEN, {"token_hash": hash_token(token)}
+            )
             row = result.mappings().first()
         return None if row is None else user_from_row(row)
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         async with self._transaction(write=False) as connection:
-            row = (await connection.execute(queries.select_user(user_id))).mappings().first()
+            result = await connection.execute(queries.SELECT_USER, {"user": user_id})
+            row = result.mappings().first()
         return None if row is None else user_from_row(row)
 
     # jobs, as their owner sees them
@@ -159,11 +168,10 @@ class JobStore:
         if not rows:
             return []
         async with self._transaction(write=True) as connection:
-            result = await connection.execute(queries.insert_jobs(), rows)
+            result = await connection.execute(queries.INSERT_JOBS, rows)
             created = builtins.list(result.mappings())
-            await connection.execute(
-                queries.insert_events(), [_event(job, EventKind.SUBMITTED) for job in created]
-            )
+            events = [_event(job, EventKind.SUBMITTED) for job in created]
+            await connection.execute(queries.INSERT_EVENTS, events)
         return [job_from_row(job) for job in created]
 
     async def get(self, user_id: str, job_id: str) -> Job:
@@ -173,7 +181,9 @@ class JobStore:
     async def events(self, user_id: str, job_id: str) -> list[JobEvent]:
         """The job's history, oldest first."""
         async with self._transaction(write=False) as connection:
-            result = await connection.execute(queries.select_events(user_id, job_id))
+            result = await connection.execute(
+                queries.SELECT_EVENTS, {"user": user_id, "job": job_id}
+            )
             events = [event_from_row(row) for row in result.mappings()]
         if not events:
             raise NotFound(f"no job {job_id}")
@@ -192,7 +202,7 @@ class JobStore:
                 target = next_status(EventKind.CANCELED, status)
             except IllegalTransition as error:
                 raise Conflict(str(error)) from error
-            result = await connection.execute(queries.end(job_id, target))
+            result = await connection.execute(queries.END[target], {"job": job_id})
             canceled = result.mappings().one()
             await _record(
                 connection,
@@ -211,14 +221,15 @@ class JobStore:
         async with self._transaction(write=True) as connection:
             for status in sorted(allowed_from(EventKind.CANCELED)):
                 result = await connection.execute(
-                    queries.cancel_group(user_id, container_group_id, status)
+                    queries.CANCEL_GROUP,
+                    {"user": user_id, "group": container_group_id, "from_status": status.value},
                 )
                 events += [
                     _event(job, EventKind.CANCELED, previous_status=status.value, purged=True)
                     for job in result.mappings()
                 ]
             if events:
-                await connection.execute(queries.insert_events(), events)
+                await connection.execute(queries.INSERT_EVENTS, events)
         return len(events)
 
     async def list(
@@ -233,16 +244,12 @@ class JobStore:
     ) -> tuple[int, builtins.list[Job]]:
         """The number of matching jobs, and one page of them (pages count from 1) by age."""
         async with self._transaction(write=False) as connection:
-            count = await connection.scalar(queries.count_jobs(user_id, status, container_group_id))
+            count = await connection.scalar(
+                queries.count_jobs(status, container_group_id), {"user": user_id}
+            )
             result = await connection.execute(
-                queries.page_of_jobs(
-                    user_id,
-                    status,
-                    container_group_id,
-                    page=page,
-                    page_size=page_size,
-                    asc=asc,
-                )
+                queries.page_of_jobs(status, container_group_id, asc=asc),
+                {"user": user_id, "offset": (page - 1) * page_size, "limit": page_size},
             )
             return int(count or 0), [job_from_row(row) for row in result.mappings()]
 
@@ -253,42 +260,29 @@ class JobStore:
     ) -> bool:
         """Whether ``claim`` could find a job now (for the long poll; cheap, takes nothing).
         Given ``machine_id``, jobs that machine is banned from do not count."""
+        parameters = {"user": user_id, "group": container_group_id, "machine": machine_id}
+        query = queries.ANY_CLAIMABLE if machine_id is None else queries.ANY_CLAIMABLE_FOR_MACHINE
         async with self._transaction(write=False) as connection:
-            found = await connection.scalar(
-                queries.any_claimable(user_id, container_group_id, machine_id)
-            )
-        return bool(found)
+            return bool(await connection.scalar(query, parameters))
 
     async def claim(self, user_id: str, container_group_id: str, machine_id: str) -> Job | None:
         """Takes the next job for this machine, or ``None``: free running jobs first (taken
         over from a silent holder, released, or after a failed attempt), then pending ones,
         each oldest first; never a job this machine has failed."""
+        parameters = {"user": user_id, "group": container_group_id, "machine": machine_id}
         async with self._transaction(write=True) as connection:
-            for running in (True, False):
-                query = queries.claim_candidate(
-                    user_id, container_group_id, machine_id, running=running
-                )
-                candidate = (await connection.execute(query)).mappings().first()
+            for query in queries.CLAIM_CANDIDATES:
+                candidate = (await connection.execute(query, parameters)).mappings().first()
                 if candidate is not None:
                     break
             else:
                 return None
-            result = await connection.execute(queries.take(candidate["id"], machine_id))
+            result = await connection.execute(
+                queries.TAKE, {"job": candidate["id"], "machine": machine_id}
+            )
             job = result.mappings().one()
-            await _record(connection, self._taken_event(job, candidate, machine_id))
+            await _record(connection, _taken_event(job, candidate, machine_id))
         return job_from_row(job)
-
-    @staticmethod
-    def _taken_event(job: RowMapping, candidate: RowMapping, machine_id: str) -> dict[str, Any]:
-        if candidate["holder"] is None:
-            return _event(job, EventKind.TAKEN, machine_id, after=candidate["last_event"])
-        return _event(
-            job,
-            EventKind.TAKEN_OVER,
-            machine_id,
-            previous_holder=candidate["holder"],
-            previous_heartbeat=format_timestamp(as_utc(candidate["heartbeat"])),
-        )
 
     async def heartbeat(
         self, user_id: str, job_id: str, machine_id: str, container_group_id: str
@@ -297,7 +291,7 @@ class JobStore:
         answer tells the machine to stop: the job's status if it ended, else ``canceled``."""
         async with self._transaction(write=True) as connection:
             result = await connection.execute(
-                queries.record_heartbeat(user_id, job_id, machine_id, container_group_id, HOLDABLE)
+                queries.HEARTBEAT, _report(user_id, job_id, machine_id, container_group_id)
             )
             status = result.scalar()
             if status is not None:
@@ -309,18 +303,10 @@ class JobStore:
         self, user_id: str, job_id: str, machine_id: str, container_group_id: str
     ) -> Job:
         async with self._transaction(write=True) as connection:
-            result = await connection.execute(
-                queries.finish_held(
-                    user_id,
-                    job_id,
-                    machine_id,
-                    container_group_id,
-                    allowed_from(EventKind.COMPLETED),
-                    next_status(EventKind.COMPLETED, JobStatus.RUNNING),
-                )
-            )
-            job = await _fenced_row(
-                connection, result.mappings().first(), user_id, job_id, machine_id
+            job = await _fenced(
+                connection,
+                queries.COMPLETE,
+                _report(user_id, job_id, machine_id, container_group_id),
             )
             await _record(connection, _event(job, EventKind.COMPLETED, machine_id))
         return job_from_row(job)
@@ -331,36 +317,22 @@ class JobStore:
         """One failed attempt: the machine is banned from the job, which is free at once for
         another machine, or ends ``failed`` when the failures reach ``max_failures``."""
         async with self._transaction(write=True) as connection:
-            result = await connection.execute(
-                queries.let_go(
-                    user_id,
-                    job_id,
-                    machine_id,
-                    container_group_id,
-                    allowed_from(EventKind.ATTEMPT_FAILED),
-                    failed_attempt=True,
-                )
+            job = await _fenced(
+                connection,
+                queries.FAIL_ATTEMPT,
+                _report(user_id, job_id, machine_id, container_group_id),
             )
-            job = await _fenced_row(
-                connection, result.mappings().first(), user_id, job_id, machine_id
-            )
-            await connection.execute(queries.ban(job_id, machine_id))
+            await connection.execute(queries.BAN, {"job_id": job_id, "machine_id": machine_id})
             kind = failure_event(job["num_failures"], job["max_failures"])
             if kind is EventKind.FAILED:
-                ended = await connection.execute(
-                    queries.end(job_id, next_status(kind, JobStatus(job["status"])))
+                target = next_status(kind, JobStatus(job["status"]))
+                job = (
+                    (await connection.execute(queries.END[target], {"job": job_id}))
+                    .mappings()
+                    .one()
                 )
-                job = ended.mappings().one()
-            await _record(
-                connection,
-                _event(
-                    job,
-                    kind,
-                    machine_id,
-                    num_failures=job["num_failures"],
-                    max_failures=job["max_failures"],
-                ),
-            )
+            failures = {"num_failures": job["num_failures"], "max_failures": job["max_failures"]}
+            await _record(connection, _event(job, kind, machine_id, **failures))
         return job_from_row(job)
 
     async def release(
@@ -369,18 +341,27 @@ class JobStore:
         """The holder gives the job back (its machine is going away): free at once for any
         machine, this one included; not a failure."""
         async with self._transaction(write=True) as connection:
-            result = await connection.execute(
-                queries.let_go(
-                    user_id,
-                    job_id,
-                    machine_id,
-                    container_group_id,
-                    allowed_from(EventKind.RELEASED),
-                    failed_attempt=False,
-                )
-            )
-            job = await _fenced_row(
-                connection, result.mappings().first(), user_id, job_id, machine_id
+            job = await _fenced(
+                connection,
+                queries.RELEASE,
+                _report(user_id, job_id, machine_id, container_group_id),
             )
             await _record(connection, _event(job, EventKind.RELEASED, machine_id))
         return job_from_row(job)
+
+
+def _report(user_id: str, job_id: str, machine_id: str, container_group_id: str) -> dict[str, str]:
+    return {"user": user_id, "job": job_id, "machine": machine_id, "group": container_group_id}
+
+
+async def _fenced(
+    connection: AsyncConnection, statement: Any, parameters: dict[str, str]
+) -> RowMapping:
+    """Runs an update fenced on the holder; if it changed nothing, says why."""
+    row: RowMapping | None = (await connection.execute(statement, parameters)).mappings().first()
+    if row is not None:
+        return row
+    job = await _job_row(connection, parameters["user"], parameters["job"])
+    if JobStatus(job["status"]) not in HOLDABLE:
+        raise Conflict(f"job {parameters['job']} is {job['status']}")
+    raise Conflict(f"machine {parameters['machine']} does not hold job {parameters['job']}")

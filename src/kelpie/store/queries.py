@@ -1,7 +1,9 @@
-"""Every SQL statement of the store, as named builders: all the SQL can be read in one place.
+"""Every SQL statement of the store, built once and named: all the SQL can be read in one place.
 
-Conditions that guard a change are in the statements themselves (``WHERE status IN ... AND
-holder = :machine``), so a wrong transition cannot happen however the code above is called;
+Values come in as bind parameters (``:user``, ``:job``, ``:machine``, ``:group``, or the column
+names for inserts), so each statement is compiled once per dialect. Which statuses an event
+may happen in, and where it leads, is read from ``kelpie.jobs.states`` and written into the
+statements' WHERE clauses: a wrong transition cannot happen however the code above is called;
 the caller checks whether a row came back.
 """
 
@@ -9,11 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
-    Insert,
     Select,
     Update,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -22,295 +25,235 @@ from sqlalchemy import (
     update,
 )
 
-from kelpie.jobs import JobStatus
+from kelpie.jobs import TERMINAL, EventKind, JobStatus
+from kelpie.jobs.states import HOLDABLE, allowed_from, next_status
 from kelpie.store.clock import db_now, seconds_ago
 from kelpie.store.schema import job_bans, job_events, jobs, tokens, users
 
 STALE_AFTER_HEARTBEATS = 2
 """A holder that missed this many heartbeat intervals is presumed gone."""
 
+_user: BindParameter[str] = bindparam("user")
+_job: BindParameter[str] = bindparam("job")
+_machine: BindParameter[str] = bindparam("machine")
+_group: BindParameter[str] = bindparam("group")
+
+
+def _statuses(statuses: Iterable[JobStatus]) -> list[str]:
+    return sorted(status.value for status in statuses)
+
 
 # users and tokens
 
+INSERT_USER = insert(users).values(created=db_now()).returning(users)
+"""Parameters: ``id``, ``username``."""
 
-def insert_user(user_id: str, username: str) -> Insert:
-    return insert(users).values(id=user_id, username=username, created=db_now()).returning(users)
+SELECT_USER = select(users).where(users.c.id == _user)
 
+INSERT_TOKEN = insert(tokens).values(created=db_now())
+"""Parameters: ``hash``, ``user_id``, ``org_name``, ``project_name``."""
 
-def select_user(user_id: str) -> Select[Any]:
-    return select(users).where(users.c.id == user_id)
-
-
-def insert_token(
-    token_hash: str, user_id: str, org_name: str | None, project_name: str | None
-) -> Insert:
-    return insert(tokens).values(
-        hash=token_hash,
-        user_id=user_id,
-        org_name=org_name,
-        project_name=project_name,
-        created=db_now(),
-    )
-
-
-def select_user_by_token(token_hash: str) -> Select[Any]:
-    return (
-        select(users)
-        .join(tokens, tokens.c.user_id == users.c.id)
-        .where(tokens.c.hash == token_hash)
-    )
+SELECT_USER_BY_TOKEN = (
+    select(users)
+    .join(tokens, tokens.c.user_id == users.c.id)
+    .where(tokens.c.hash == bindparam("token_hash"))
+)
 
 
 # reading jobs
 
+_owned = and_(jobs.c.id == _job, jobs.c.user_id == _user)
 
-def _owned(user_id: str, job_id: str) -> ColumnElement[bool]:
-    return and_(jobs.c.id == job_id, jobs.c.user_id == user_id)
-
-
-def select_job(user_id: str, job_id: str, *, lock: bool = False) -> Select[Any]:
-    query = select(jobs).where(_owned(user_id, job_id))
-    return query.with_for_update() if lock else query
+SELECT_JOB = select(jobs).where(_owned)
+SELECT_JOB_FOR_UPDATE = SELECT_JOB.with_for_update()
 
 
-def _listing_filter(
-    user_id: str, status: JobStatus | None, container_group_id: str | None
-) -> ColumnElement[bool]:
-    conditions = [jobs.c.user_id == user_id]
+def _listing_filter(status: JobStatus | None, container_group_id: str | None) -> list[Any]:
+    conditions: list[Any] = [jobs.c.user_id == _user]
     if status is not None:
         conditions.append(jobs.c.status == status.value)
     if container_group_id is not None:
         conditions.append(jobs.c.container_group_id == container_group_id)
-    return and_(*conditions)
+    return conditions
 
 
-def count_jobs(
-    user_id: str, status: JobStatus | None, container_group_id: str | None
-) -> Select[Any]:
-    where = _listing_filter(user_id, status, container_group_id)
-    return select(func.count()).select_from(jobs).where(where)
+def count_jobs(status: JobStatus | None, container_group_id: str | None) -> Select[Any]:
+    where = _listing_filter(status, container_group_id)
+    return select(func.count()).select_from(jobs).where(*where)
 
 
 def page_of_jobs(
-    user_id: str,
-    status: JobStatus | None,
-    container_group_id: str | None,
-    *,
-    page: int,
-    page_size: int,
-    asc: bool,
+    status: JobStatus | None, container_group_id: str | None, *, asc: bool
 ) -> Select[Any]:
+    """Parameters: ``user``, ``offset``, ``limit``."""
     order = (jobs.c.created, jobs.c.id) if asc else (jobs.c.created.desc(), jobs.c.id.desc())
     return (
         select(jobs)
-        .where(_listing_filter(user_id, status, container_group_id))
+        .where(*_listing_filter(status, container_group_id))
         .order_by(*order)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
 
 
-# submitting
+# submitting; both executed with one parameter set per row
 
+INSERT_JOBS = insert(jobs).values(created=db_now()).returning(*jobs.c, sort_by_parameter_order=True)
 
-def insert_jobs() -> Insert:
-    """Executed with one parameter set per job; ``created`` is the database's time."""
-    return insert(jobs).values(created=db_now()).returning(*jobs.c, sort_by_parameter_order=True)
-
-
-def insert_events() -> Insert:
-    """Executed with one parameter set per event (``job_id``, ``user_id``,
-    ``container_group_id``, ``kind``, ``machine_id``, ``detail``)."""
-    return insert(job_events).values(at=db_now())
+INSERT_EVENTS = insert(job_events).values(at=db_now())
+"""Parameters: ``job_id``, ``user_id``, ``container_group_id``, ``kind``, ``machine_id``,
+``detail``."""
 
 
 # claiming
 
+_in_group = and_(jobs.c.user_id == _user, jobs.c.container_group_id == _group)
+_not_banned = ~exists().where(job_bans.c.job_id == jobs.c.id, job_bans.c.machine_id == _machine)
+_pending = jobs.c.status == JobStatus.PENDING.value
+_free_running = and_(
+    jobs.c.status.in_(_statuses(allowed_from(EventKind.TAKEN_OVER))),
+    or_(
+        jobs.c.holder.is_(None),
+        jobs.c.heartbeat < seconds_ago(STALE_AFTER_HEARTBEATS * jobs.c.heartbeat_interval),
+    ),
+)
+"""A running job nobody holds (released, or after a failed attempt), or whose holder is
+presumed gone."""
 
-def _eligible(user_id: str, container_group_id: str, machine_id: str) -> ColumnElement[bool]:
-    banned = exists().where(job_bans.c.job_id == jobs.c.id, job_bans.c.machine_id == machine_id)
-    return and_(jobs.c.user_id == user_id, jobs.c.container_group_id == container_group_id, ~banned)
+_last_event = (
+    select(job_events.c.kind)
+    .where(job_events.c.job_id == jobs.c.id)
+    .order_by(job_events.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 
 
-def _free_running() -> ColumnElement[bool]:
-    """A running job nobody holds (released, or after a failed attempt), or whose holder is
-    presumed gone."""
-    stale = jobs.c.heartbeat < seconds_ago(STALE_AFTER_HEARTBEATS * jobs.c.heartbeat_interval)
-    return and_(jobs.c.status == JobStatus.RUNNING.value, or_(jobs.c.holder.is_(None), stale))
+def _claim_candidate(free: ColumnElement[bool]) -> Select[Any]:
+    """The oldest job this machine may take among ``free`` ones, locked.
 
-
-def claim_candidate(
-    user_id: str, container_group_id: str, machine_id: str, *, running: bool
-) -> Select[Any]:
-    """The oldest job this machine may take, among free running jobs or among pending ones.
-
-    Asked in two steps (running first, then pending) so that each is one ordered range of the
-    ``ix_jobs_claim`` index. Rows other claimers have locked are skipped on PostgreSQL; SQLite
-    ignores ``FOR UPDATE``, its write transaction already excludes every other writer.
-    The candidate's last event tells the ``taken`` event why the job was free.
+    Rows other claimers have locked are skipped on PostgreSQL; SQLite ignores ``FOR UPDATE``,
+    its write transaction already excludes every other writer. The candidate's last event
+    tells the ``taken`` event why the job was free.
     """
-    free = _free_running() if running else jobs.c.status == JobStatus.PENDING.value
-    last_event = (
-        select(job_events.c.kind)
-        .where(job_events.c.job_id == jobs.c.id)
-        .order_by(job_events.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     return (
         select(
             jobs.c.id,
             jobs.c.status,
             jobs.c.holder,
             jobs.c.heartbeat,
-            last_event.label("last_event"),
+            _last_event.label("last_event"),
         )
-        .where(_eligible(user_id, container_group_id, machine_id), free)
+        .where(_in_group, _not_banned, free)
         .order_by(jobs.c.created, jobs.c.id)
         .limit(1)
         .with_for_update(skip_locked=True, of=jobs)
     )
 
 
-def any_claimable(user_id: str, container_group_id: str, machine_id: str | None) -> Select[Any]:
-    where = [
-        jobs.c.user_id == user_id,
-        jobs.c.container_group_id == container_group_id,
-        or_(jobs.c.status == JobStatus.PENDING.value, _free_running()),
-    ]
-    if machine_id is not None:
-        where.append(_eligible(user_id, container_group_id, machine_id))
-    return select(exists().where(*where))
+CLAIM_CANDIDATES = (_claim_candidate(_free_running), _claim_candidate(_pending))
+"""Asked in this order (free running jobs first, then pending ones), each one ordered range of
+the ``ix_jobs_claim`` index."""
 
+ANY_CLAIMABLE = select(exists().where(_in_group, or_(_pending, _free_running)))
+ANY_CLAIMABLE_FOR_MACHINE = select(
+    exists().where(_in_group, _not_banned, or_(_pending, _free_running))
+)
 
-def take(job_id: str, machine_id: str) -> Update:
-    clock = select(db_now().label("now")).cte("clock")  # read once: a first start is its heartbeat
-    now = select(clock.c.now).scalar_subquery()
-    return (
-        update(jobs)
-        .add_cte(clock)
-        .where(jobs.c.id == job_id)
-        .values(
-            status=JobStatus.RUNNING.value,
-            holder=machine_id,
-            machine_id=machine_id,
-            heartbeat=now,
-            started=func.coalesce(jobs.c.started, now),
-        )
-        .returning(jobs)
+_clock = select(db_now().label("now")).cte("clock")
+_now_once = select(_clock.c.now).scalar_subquery()  # so that a first start is its heartbeat
+
+TAKE = (
+    update(jobs)
+    .add_cte(_clock)
+    .where(jobs.c.id == _job)
+    .values(
+        status=next_status(EventKind.TAKEN, JobStatus.PENDING).value,
+        holder=_machine,
+        machine_id=_machine,
+        heartbeat=_now_once,
+        started=func.coalesce(jobs.c.started, _now_once),
     )
+    .returning(jobs)
+)
 
 
 # reports from the holder: each is fenced on the holder and the status
 
 
-def _held_by(
-    user_id: str,
-    job_id: str,
-    machine_id: str,
-    container_group_id: str,
-    statuses: Iterable[JobStatus],
-) -> ColumnElement[bool]:
+def _held(event: EventKind | None = None) -> ColumnElement[bool]:
+    """Held by ``:machine`` in a status where ``event`` may happen (any, for a heartbeat)."""
+    statuses = HOLDABLE if event is None else allowed_from(event)
     return and_(
-        _owned(user_id, job_id),
-        jobs.c.container_group_id == container_group_id,
-        jobs.c.status.in_([status.value for status in statuses]),
-        jobs.c.holder == machine_id,
+        _owned,
+        jobs.c.container_group_id == _group,
+        jobs.c.status.in_(_statuses(statuses)),
+        jobs.c.holder == _machine,
     )
 
 
-def record_heartbeat(
-    user_id: str,
-    job_id: str,
-    machine_id: str,
-    container_group_id: str,
-    statuses: Iterable[JobStatus],
-) -> Update:
-    return (
-        update(jobs)
-        .where(_held_by(user_id, job_id, machine_id, container_group_id, statuses))
-        .values(heartbeat=db_now(), num_heartbeats=jobs.c.num_heartbeats + 1)
-        .returning(jobs.c.status)
+HEARTBEAT = (
+    update(jobs)
+    .where(_held())
+    .values(heartbeat=db_now(), num_heartbeats=jobs.c.num_heartbeats + 1)
+    .returning(jobs.c.status)
+)
+
+COMPLETE = (
+    update(jobs)
+    .where(_held(EventKind.COMPLETED))
+    .values(
+        status=next_status(EventKind.COMPLETED, JobStatus.RUNNING).value,
+        holder=None,
+        completed=db_now(),
     )
+    .returning(jobs)
+)
+
+FAIL_ATTEMPT = (
+    update(jobs)
+    .where(_held(EventKind.ATTEMPT_FAILED))
+    .values(holder=None, num_failures=jobs.c.num_failures + 1)
+    .returning(jobs)
+)
+"""The holder lets the job go and the failure is counted; the caller decides whether it was
+the last (``END[failed]``)."""
+
+RELEASE = update(jobs).where(_held(EventKind.RELEASED)).values(holder=None).returning(jobs)
+
+BAN = insert(job_bans)
+"""Parameters: ``job_id``, ``machine_id``."""
 
 
-def let_go(
-    user_id: str,
-    job_id: str,
-    machine_id: str,
-    container_group_id: str,
-    statuses: Iterable[JobStatus],
-    *,
-    failed_attempt: bool,
-) -> Update:
-    """The holder gives the job up: after a failed attempt (counted) or a release (not)."""
-    values: dict[str, Any] = {"holder": None}
-    if failed_attempt:
-        values["num_failures"] = jobs.c.num_failures + 1
+# ending a job in a terminal status, whose timestamp column has the same name
+
+
+def _end(status: JobStatus) -> Update:
     return (
         update(jobs)
-        .where(_held_by(user_id, job_id, machine_id, container_group_id, statuses))
-        .values(**values)
-        .returning(jobs)
-    )
-
-
-def finish_held(
-    user_id: str,
-    job_id: str,
-    machine_id: str,
-    container_group_id: str,
-    statuses: Iterable[JobStatus],
-    status: JobStatus,
-) -> Update:
-    """The holder ends the job in ``status``, whose timestamp column has the same name."""
-    return (
-        update(jobs)
-        .where(_held_by(user_id, job_id, machine_id, container_group_id, statuses))
+        .where(jobs.c.id == _job)
         .values({"status": status.value, "holder": None, status.value: db_now()})
         .returning(jobs)
     )
 
 
-def ban(job_id: str, machine_id: str) -> Insert:
-    return insert(job_bans).values(job_id=job_id, machine_id=machine_id)
+END = {status: _end(status) for status in TERMINAL}
+"""For a job the caller has already checked and locked."""
 
-
-# ending jobs without a holder's report
-
-
-def end(job_id: str, status: JobStatus) -> Update:
-    """Ends the job (already checked and locked by the caller) in ``status``."""
-    return (
-        update(jobs)
-        .where(jobs.c.id == job_id)
-        .values({"status": status.value, "holder": None, status.value: db_now()})
-        .returning(jobs)
-    )
-
-
-def cancel_group(user_id: str, container_group_id: str, status: JobStatus) -> Update:
-    """Cancels the group's jobs that are in ``status``; one status at a time so that each
-    event can say which status the job was canceled from."""
-    return (
-        update(jobs)
-        .where(
-            jobs.c.user_id == user_id,
-            jobs.c.container_group_id == container_group_id,
-            jobs.c.status == status.value,
-        )
-        .values(status=JobStatus.CANCELED.value, holder=None, canceled=db_now())
-        .returning(jobs.c.id, jobs.c.user_id, jobs.c.container_group_id)
-    )
+CANCEL_GROUP = (
+    update(jobs)
+    .where(_in_group, jobs.c.status == bindparam("from_status"))
+    .values(status=JobStatus.CANCELED.value, holder=None, canceled=db_now())
+    .returning(jobs.c.id, jobs.c.user_id, jobs.c.container_group_id)
+)
+"""One status at a time, so that each event can say which status the job was canceled from."""
 
 
 # events
 
-
-def select_events(user_id: str, job_id: str) -> Select[Any]:
-    """A job's history, oldest first; never empty for an existing job (it was submitted)."""
-    return (
-        select(job_events)
-        .where(job_events.c.job_id == job_id, job_events.c.user_id == user_id)
-        .order_by(job_events.c.id)
-    )
+SELECT_EVENTS = (
+    select(job_events)
+    .where(job_events.c.job_id == _job, job_events.c.user_id == _user)
+    .order_by(job_events.c.id)
+)
+"""A job's history, oldest first; never empty for an existing job (it was submitted)."""
