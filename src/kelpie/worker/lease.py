@@ -75,6 +75,7 @@ class Lease:
                 continue
             self._last_success = time.monotonic()
             self.heartbeats += 1
+            logger.debug("heartbeat %d sent", self.heartbeats)
             await self._machine.set_deletion_cost(running_cost(self.heartbeats))
 
     async def confirm(self) -> None:

@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from kelpie.worker.logs import OUTPUT_LOGGER
+
 logger = logging.getLogger("kelpie.worker.process")
-output_logger = logging.getLogger("kelpie.job.output")
+output_logger = logging.getLogger(OUTPUT_LOGGER)
 
 _CHUNK = 64 * 1024
 _DRAIN_AFTER_EXIT_S = 5.0
