@@ -14,7 +14,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def _database_time(store: JobStore) -> datetime:
-    async with store._engine.connect() as connection:
+    async with store._engines.reader.connect() as connection:
         value: datetime | None = await connection.scalar(select(db_now()))
     assert value is not None
     return as_utc(value)

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from kelpie.store import JobStore, upgrade
-from kelpie.store.engine import create_engine
+from kelpie.store.engine import create_engines
 from kelpie.store.errors import Unavailable
 from kelpie.store.migrate import alembic_config
 from kelpie.store.schema import metadata
@@ -39,12 +39,12 @@ def _downgrade_all(connection: Connection) -> None:
 
 
 async def _run(url: str, step: object) -> object:
-    engine = create_engine(url)
+    engines = create_engines(url)
     try:
-        async with engine.begin() as connection:
+        async with engines.writer.begin() as connection:
             return await connection.run_sync(step)  # type: ignore[arg-type]
     finally:
-        await engine.dispose()
+        await engines.dispose()
 
 
 async def test_the_migrations_build_the_declared_schema(empty_database: str) -> None:

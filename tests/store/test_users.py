@@ -24,7 +24,7 @@ async def test_tokens_are_stored_only_as_hashes(
 ) -> None:
     token = await store.create_token(user.id, None, None)
 
-    async with store._engine.connect() as connection:
+    async with store._engines.reader.connect() as connection:
         stored = (await connection.execute(tokens.select())).mappings().all()
 
     assert hash_token(token) in {row["hash"] for row in stored}

@@ -1,22 +1,24 @@
 """Engines for both backends, and the one place where driver errors become store errors.
 
 SQLite: the driver's own transaction handling is turned off and SQLAlchemy emits BEGIN
-itself (SQLAlchemy's documented recipe for pysqlite and aiosqlite), ``BEGIN IMMEDIATE`` for
+itself (SQLAlchemy's documented recipe for pysqlite and aiosqlite), ``BEGIN IMMEDIATE`` on
 the write engine, so that a writing transaction holds the write lock from its first statement
-and its reads cannot go stale before it writes. WAL lets readers run beside the writer.
+and its reads cannot go stale before it writes. SQLite lets one writer in at a time anyway,
+so the write engine has one connection: this process's writers queue for it without
+spinning in SQLite's busy handler, which is left to arbitrate between processes. WAL lets
+readers run beside the writer.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from kelpie.store.errors import Conflict, StoreError, Unavailable
 
-WRITE_OPTION = "kelpie_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 POSTGRES_POOL = {
@@ -28,21 +30,34 @@ POSTGRES_POOL = {
 }
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An engine for reads; ``writer(engine)`` gives the one for transactions that write."""
-    if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url)
-        _configure_sqlite(engine)
-        return engine
-    return create_async_engine(database_url, **POSTGRES_POOL)
+class Engines(NamedTuple):
+    """``reader`` for transactions that only read, ``writer`` for those that write."""
+
+    reader: AsyncEngine
+    writer: AsyncEngine
+
+    async def dispose(self) -> None:
+        await self.reader.dispose()
+        if self.writer is not self.reader:
+            await self.writer.dispose()
 
 
-def writer(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine and pool, marked so that SQLite begins its transactions IMMEDIATE."""
-    return engine.execution_options(**{WRITE_OPTION: True})
+def create_engines(database_url: str) -> Engines:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):  # one connection holds the whole database
+            shared = _sqlite_engine(database_url, "BEGIN IMMEDIATE")
+            return Engines(shared, shared)
+        reader = _sqlite_engine(database_url, "BEGIN")
+        writer = _sqlite_engine(database_url, "BEGIN IMMEDIATE", pool_size=1, max_overflow=0)
+        return Engines(reader, writer)
+    engine = create_async_engine(database_url, **POSTGRES_POOL)
+    return Engines(engine, engine)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _sqlite_engine(database_url: str, begin: str, **pool: Any) -> AsyncEngine:
+    engine = create_async_engine(database_url, **pool)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -58,8 +73,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        connection.exec_driver_sql(begin)
+
+    return engine
 
 
 @contextmanager

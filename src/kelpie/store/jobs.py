@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Self
 
 from sqlalchemy import RowMapping, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kelpie.jobs import (
     TERMINAL,
@@ -30,9 +30,9 @@ from kelpie.jobs import (
 from kelpie.jobs.states import HOLDABLE, allowed_from, failure_event, next_status
 from kelpie.jobs.timestamps import format_timestamp
 from kelpie.store import queries
-from kelpie.store.engine import create_engine, translated_errors, writer
+from kelpie.store.engine import Engines, create_engines, translated_errors
 from kelpie.store.errors import Conflict, NotFound
-from kelpie.store.migrate import upgrade_engine
+from kelpie.store.migrate import upgrade_engines
 from kelpie.store.records import (
     UserRecord,
     as_utc,
@@ -88,28 +88,28 @@ async def _record(connection: AsyncConnection, event: dict[str, Any]) -> None:
 
 
 class JobStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._writer = writer(engine)
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
 
     @classmethod
     async def open(cls, database_url: str) -> Self:
         """Connects and brings the schema up to date (several processes may do so at once)."""
-        engine = create_engine(database_url)
+        engines = create_engines(database_url)
         try:
-            await upgrade_engine(engine)
+            await upgrade_engines(engines)
         except BaseException:
-            await engine.dispose()
+            await engines.dispose()
             raise
-        return cls(engine)
+        return cls(engines)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._engines.dispose()
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         with translated_errors():
-            async with (self._writer if write else self._engine).begin() as connection:
+            engine = self._engines.writer if write else self._engines.reader
+            async with engine.begin() as connection:
                 yield connection
 
     async def ping(self) -> None:

@@ -11,9 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kelpie.store.engine import create_engine, translated_errors, writer
+from kelpie.store.engine import Engines, create_engines, translated_errors
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x6B656C70  # "kelp": any constant that other users of the database do not take
@@ -31,16 +30,16 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
-async def upgrade_engine(engine: AsyncEngine) -> None:
+async def upgrade_engines(engines: Engines) -> None:
     with translated_errors():
-        async with writer(engine).begin() as connection:
+        async with engines.writer.begin() as connection:
             await connection.run_sync(_upgrade)
 
 
 async def upgrade(database_url: str) -> None:
     """Creates or migrates the schema of ``database_url`` (``kelpie db upgrade``)."""
-    engine = create_engine(database_url)
+    engines = create_engines(database_url)
     try:
-        await upgrade_engine(engine)
+        await upgrade_engines(engines)
     finally:
-        await engine.dispose()
+        await engines.dispose()

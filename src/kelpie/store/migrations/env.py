@@ -7,7 +7,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from kelpie.store.engine import create_engine
+from kelpie.store.engine import create_engines
 from kelpie.store.schema import metadata
 
 
@@ -23,12 +23,12 @@ def run(connection: Connection) -> None:
 
 
 async def run_from_url(url: str) -> None:
-    engine = create_engine(url)
+    engines = create_engines(url)
     try:
-        async with engine.begin() as connection:
+        async with engines.writer.begin() as connection:
             await connection.run_sync(run)
     finally:
-        await engine.dispose()
+        await engines.dispose()
 
 
 given = context.config.attributes.get("connection")
