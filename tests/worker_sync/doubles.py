@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kelpie.storage import ObjectInfo, ProgressCallback, Storage
+from kelpie.storage import ObjectInfo, ProgressCallback, Storage, StorageError
 
 
 @dataclass
@@ -24,6 +24,8 @@ class RecordingStorage:
     """Keys whose uploads silently store only half the file, as a faulty store might."""
     lose_once: set[str] = field(default_factory=set)
     """Keys whose first upload silently vanishes."""
+    refuse: set[str] = field(default_factory=set)
+    """Keys whose uploads fail, as if the store answered errors."""
     uploads: list[tuple[str, bytes]] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -57,6 +59,8 @@ class RecordingStorage:
             await asyncio.sleep(self.upload_delay_s)
             if self.gate is not None:
                 await self.gate.wait()
+            if key in self.refuse:
+                raise StorageError(f"refusing {key}")
             if key in self.truncate:
                 with tempfile.TemporaryDirectory() as folder:
                     half = Path(folder, "half")

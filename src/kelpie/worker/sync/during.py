@@ -66,6 +66,16 @@ class _Target:
     root: Path
 
 
+def _files_now(target: _Target) -> dict[str, Signature]:
+    """The selected files under the target's folder and their signatures (blocking)."""
+    found = {}
+    for relative in walk_files(target.root):
+        signature = _signature(target.root / relative)
+        if signature is not None and is_selected(target.config, relative):
+            found[relative] = signature
+    return found
+
+
 @dataclass(eq=False)
 class _File:
     target: _Target
@@ -118,11 +128,10 @@ class DuringSync:
             raise RuntimeError(f"DuringSync cannot start when {self._phase.value}")
         for index, target in enumerate(self._targets):
             await asyncio.to_thread(target.root.mkdir, parents=True, exist_ok=True)
-            for relative in await asyncio.to_thread(walk_files, target.root):
-                if is_selected(target.config, relative):
-                    known = self._file(index, relative)
-                    known.sent = _signature(known.path)
-                    known.stored = True
+            for relative, signature in (await asyncio.to_thread(_files_now, target)).items():
+                known = self._file(index, relative)
+                known.sent = signature
+                known.stored = True
         self._phase = _Phase.WATCHING
         if self._targets:
             self._watcher = asyncio.create_task(self._watch(), name="kelpie-during-watch")
@@ -149,12 +158,14 @@ class DuringSync:
             raise RuntimeError(f"cannot flush a DuringSync that is {self._phase.value}")
         self._failures.clear()
         for index, target in enumerate(self._targets):
-            present = await asyncio.to_thread(walk_files, target.root)
-            for relative in present:
-                if is_selected(target.config, relative):
+            present = await asyncio.to_thread(_files_now, target)
+            for relative, signature in present.items():
+                known = self._files.get((index, relative))
+                if known is None or not known.stored or known.sent != signature:
                     self._notice(index, relative)
-            for known in [f for (i, _), f in self._files.items() if i == index and f.stored]:
-                self._notice(index, known.relative)
+            for (i, relative), known in list(self._files.items()):
+                if i == index and known.stored and relative not in present:
+                    self._notice(index, relative)
         while running := [f.task for f in self._files.values() if f.task is not None]:
             await asyncio.wait(running)
         if self._failures:
