@@ -285,3 +285,18 @@ async def test_a_batch_is_all_or_nothing(store: JobStore, user: UserRecord, grou
     assert await store.list(
         user.id, status=None, container_group_id=group, page=1, page_size=10, asc=True
     ) == (0, [])
+
+
+async def test_a_batch_of_a_thousand_jobs_keeps_its_order(
+    store: JobStore, user: UserRecord, group: str
+) -> None:
+    batch = [submission(group, arguments=[str(n)]) for n in range(1000)]
+
+    jobs = await store.submit(user.id, batch)
+
+    assert [job.arguments for job in jobs] == [[str(n)] for n in range(1000)]
+    assert len({job.id for job in jobs}) == 1000
+    count, _ = await store.list(
+        user.id, status=JobStatus.PENDING, container_group_id=group, page=1, page_size=1, asc=True
+    )
+    assert count == 1000

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Self
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kelpie.jobs import (
@@ -114,7 +114,7 @@ class JobStore:
 
     async def ping(self) -> None:
         async with self._transaction(write=False) as connection:
-            await connection.execute(text("SELECT 1"))
+            await connection.execute(queries.PING)
 
     # users and tokens
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from kelpie.store import queries
 from kelpie.store.engine import Engines, create_engines, translated_errors
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-MIGRATION_LOCK = 0x6B656C70  # "kelp": any constant that other users of the database do not take
+MIGRATION_LOCK_KEY = 0x6B656C70  # "kelp": any constant that other users of the database do not take
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -26,7 +26,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(queries.MIGRATION_LOCK, {"key": MIGRATION_LOCK_KEY})
     command.upgrade(alembic_config(connection), "head")
 
 

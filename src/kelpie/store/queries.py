@@ -20,6 +20,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -41,6 +42,12 @@ _group: BindParameter[str] = bindparam("group")
 
 def _statuses(statuses: Iterable[JobStatus]) -> list[str]:
     return sorted(status.value for status in statuses)
+
+
+PING = select(literal(1))
+
+MIGRATION_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+"""PostgreSQL only: held until the migrating transaction ends."""
 
 
 # users and tokens
