@@ -24,7 +24,8 @@ T = TypeVar("T")
 
 STEPPER = textwrap.dedent(
     """
-    # A resumable job: one step every PAUSE seconds, its progress saved in data/state.
+    # A resumable job: one step every PAUSE seconds, its progress saved in data/state
+    # (written beside it and renamed in, as a job that checkpoints should).
     import json, os, pathlib, signal, sys, time
 
     state, out = pathlib.Path("data/state"), pathlib.Path("data/out")
@@ -41,7 +42,9 @@ STEPPER = textwrap.dedent(
             sys.exit(128 + stopping[0])
         time.sleep(pause)
         state.mkdir(parents=True, exist_ok=True)
-        checkpoint.write_text(json.dumps({"step": step + 1}))
+        scratch = pathlib.Path("data/step.tmp")
+        scratch.write_text(json.dumps({"step": step + 1}))
+        os.replace(scratch, checkpoint)
     inputs = pathlib.Path("data/in")
     for source in sorted(p for p in inputs.rglob("*") if p.is_file()):
         target = out / "copies" / source.relative_to(inputs)

@@ -12,7 +12,7 @@ class Backoff:
     """
 
     base: float = 0.5
-    cap: float = 30.0
+    cap: float = 10.0
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """The wait before retry number ``attempt`` (0 for the first retry)."""
