@@ -85,7 +85,7 @@ jobs = Table(
     Column("output_bucket", Text),
     Column("output_prefix", Text),
     # claiming: a group's jobs of one status, oldest first; listing: a user's jobs by age
-    Index("ix_jobs_claim", "user_id", "container_group_id", "status", "created"),
+    Index("ix_jobs_claim", "user_id", "container_group_id", "status", "created", "id"),
     Index("ix_jobs_listing", "user_id", "created", "id"),
 )
 

@@ -72,7 +72,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_jobs_user_id_users"),
         sa.PrimaryKeyConstraint("id", name="pk_jobs"),
     )
-    op.create_index("ix_jobs_claim", "jobs", ["user_id", "container_group_id", "status", "created"])
+    op.create_index(
+        "ix_jobs_claim", "jobs", ["user_id", "container_group_id", "status", "created", "id"]
+    )
     op.create_index("ix_jobs_listing", "jobs", ["user_id", "created", "id"])
     op.create_table(
         "job_bans",
