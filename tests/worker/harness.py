@@ -16,11 +16,15 @@ from typing import Any, TypeVar
 
 import boto3
 import httpx
+import pytest
 
 from tests.support import processes
 from tests.support.servers import ApiServer, S3Server, User
 
 T = TypeVar("T")
+
+SQLITE_ONLY = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+"""The worker does not care which database the API uses; one backend keeps the tier short."""
 
 STEPPER = textwrap.dedent(
     """

@@ -4,11 +4,9 @@ import json
 import signal
 import time
 
-import pytest
+from tests.worker.harness import SQLITE_ONLY, Harness, kill_group, pid_alive, wait_for
 
-from tests.worker.harness import Harness, kill_group, pid_alive, wait_for
-
-pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 
 def test_cancel_stops_the_command_within_two_heartbeats_and_nothing_is_uploaded_after(

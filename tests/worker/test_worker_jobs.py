@@ -6,9 +6,7 @@ import sys
 import pytest
 
 from tests.worker.fakes import broken_store
-from tests.worker.harness import Harness
-
-SQLITE_ONLY = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+from tests.worker.harness import SQLITE_ONLY, Harness
 
 
 @pytest.mark.parametrize(
