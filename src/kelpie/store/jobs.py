@@ -243,14 +243,17 @@ class JobStore:
         asc: bool = False,
     ) -> tuple[int, builtins.list[Job]]:
         """The number of matching jobs, and one page of them (pages count from 1) by age."""
+        by = {"by_status": status is not None, "by_group": container_group_id is not None}
+        parameters = {
+            "user": user_id,
+            "status": None if status is None else status.value,
+            "group": container_group_id,
+            "offset": (page - 1) * page_size,
+            "limit": page_size,
+        }
         async with self._transaction(write=False) as connection:
-            count = await connection.scalar(
-                queries.count_jobs(status, container_group_id), {"user": user_id}
-            )
-            result = await connection.execute(
-                queries.page_of_jobs(status, container_group_id, asc=asc),
-                {"user": user_id, "offset": (page - 1) * page_size, "limit": page_size},
-            )
+            count = await connection.scalar(queries.count_jobs(**by), parameters)
+            result = await connection.execute(queries.page_of_jobs(**by, asc=asc), parameters)
             return int(count or 0), [job_from_row(row) for row in result.mappings()]
 
     # jobs, as workers see them

@@ -75,28 +75,27 @@ SELECT_JOB = select(jobs).where(_owned)
 SELECT_JOB_FOR_UPDATE = SELECT_JOB.with_for_update()
 
 
-def _listing_filter(status: JobStatus | None, container_group_id: str | None) -> list[Any]:
-    conditions: list[Any] = [jobs.c.user_id == _user]
-    if status is not None:
-        conditions.append(jobs.c.status == status.value)
-    if container_group_id is not None:
-        conditions.append(jobs.c.container_group_id == container_group_id)
+def _listing_filter(*, by_status: bool, by_group: bool) -> list[ColumnElement[bool]]:
+    conditions = [jobs.c.user_id == _user]
+    if by_status:
+        conditions.append(jobs.c.status == bindparam("status"))
+    if by_group:
+        conditions.append(jobs.c.container_group_id == _group)
     return conditions
 
 
-def count_jobs(status: JobStatus | None, container_group_id: str | None) -> Select[Any]:
-    where = _listing_filter(status, container_group_id)
+def count_jobs(*, by_status: bool, by_group: bool) -> Select[Any]:
+    """Parameters: ``user``, and ``status`` and ``group`` when filtered by them."""
+    where = _listing_filter(by_status=by_status, by_group=by_group)
     return select(func.count()).select_from(jobs).where(*where)
 
 
-def page_of_jobs(
-    status: JobStatus | None, container_group_id: str | None, *, asc: bool
-) -> Select[Any]:
-    """Parameters: ``user``, ``offset``, ``limit``."""
+def page_of_jobs(*, by_status: bool, by_group: bool, asc: bool) -> Select[Any]:
+    """Parameters: as ``count_jobs``, and ``offset`` and ``limit``."""
     order = (jobs.c.created, jobs.c.id) if asc else (jobs.c.created.desc(), jobs.c.id.desc())
     return (
         select(jobs)
-        .where(*_listing_filter(status, container_group_id))
+        .where(*_listing_filter(by_status=by_status, by_group=by_group))
         .order_by(*order)
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
