@@ -145,31 +145,39 @@ def test_a_long_poll_on_another_process_is_woken_too(
     assert latency < bound, f"the other process answered {latency:.3f} s after the submit"
 
 
+async def _request_timings(url: str, user: User, count: int = 30) -> list[float]:
+    timings = []
+    async with _client(url, user) as api:
+        for _ in range(count):
+            started = time.perf_counter()
+            (await api.get("/users/me")).raise_for_status()
+            timings.append(time.perf_counter() - started)
+    return sorted(timings)
+
+
 def test_idle_long_polls_do_not_slow_other_requests(server: ApiServer, user: User) -> None:
+    """Medians with and without 200 idle long polls; the machine is shared, so no maxima."""
     idle = 200
 
-    async def scenario() -> list[float]:
+    async def scenario() -> tuple[list[float], list[float]]:
+        baseline = await _request_timings(server.url, user)
         groups = [new_group() for _ in range(4)]
         async with _client(server.url, user, connections=idle) as api:
             polls = [
-                asyncio.create_task(_poll_with(api, groups[n % 4], f"idle-{n}", wait=5))
+                asyncio.create_task(_poll_with(api, groups[n % 4], f"idle-{n}", wait=3))
                 for n in range(idle)
             ]
             await asyncio.sleep(2)
             assert not any(poll.done() for poll in polls)
-            timings = []
-            async with _client(server.url, user) as other:
-                for _ in range(30):
-                    started = time.perf_counter()
-                    (await other.get("/users/me")).raise_for_status()
-                    timings.append(time.perf_counter() - started)
+            loaded = await _request_timings(server.url, user)
             answers = await asyncio.gather(*polls)
         assert all(jobs == [] for jobs, _ in answers)
-        return sorted(timings)
+        return baseline, loaded
 
-    timings = asyncio.run(scenario())
-    assert timings[len(timings) // 2] < 0.05, timings
-    assert timings[-1] < 0.25, timings
+    baseline, loaded = asyncio.run(scenario())
+    median = len(loaded) // 2
+    assert loaded[median] < 0.05, loaded
+    assert loaded[median] < 3 * baseline[median] + 0.01, (baseline, loaded)
 
 
 def _popen(server: ApiServer) -> "subprocess.Popen[bytes]":

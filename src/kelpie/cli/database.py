@@ -2,12 +2,14 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
 from kelpie.api.settings import Settings, SettingsError
-from kelpie.store.jobs import JobStore
+
+if TYPE_CHECKING:
+    from kelpie.store.jobs import JobStore
 
 T = TypeVar("T")
 
@@ -28,14 +30,16 @@ def load_settings(**flags: object) -> Settings:
         fail(str(exc))
 
 
-async def open_store(settings: Settings) -> JobStore:
+async def open_store(settings: Settings) -> "JobStore":
+    from kelpie.store.jobs import JobStore  # the store loads only for commands that use it
+
     try:
         return await JobStore.open(settings.database_url)
     except Exception as exc:  # any failure here is the operator's to fix, shown as a message
         fail(f"cannot open the database {settings.safe_database_url}: {exc}")
 
 
-def run_with_store(settings: Settings, action: Callable[[JobStore], Awaitable[T]]) -> T:
+def run_with_store(settings: Settings, action: Callable[["JobStore"], Awaitable[T]]) -> T:
     """Opens the store, runs ``action`` on it and closes it, all in one event loop."""
 
     async def run() -> T:

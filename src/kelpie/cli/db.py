@@ -5,7 +5,6 @@ import asyncio
 import typer
 
 from kelpie.cli.database import fail, load_settings
-from kelpie.store.migrate import upgrade as upgrade_schema
 
 db = typer.Typer(help="Manage the database named by KELPIE_DATABASE_URL.")
 
@@ -13,6 +12,8 @@ db = typer.Typer(help="Manage the database named by KELPIE_DATABASE_URL.")
 @db.command("upgrade")
 def upgrade() -> None:
     """Bring the schema to this version of Kelpie (the server also does it on start)."""
+    from kelpie.store.migrate import upgrade as upgrade_schema  # loads only when used
+
     settings = load_settings()
     try:
         asyncio.run(upgrade_schema(settings.database_url))

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from kelpie.api.server import serve
 from kelpie.api.settings import DEFAULT_HOST, DEFAULT_PORT
 from kelpie.cli.database import load_settings, run_with_store
 
@@ -21,6 +20,8 @@ def server(
     ] = None,
 ) -> None:
     """Run the API. The database schema is created or migrated before it listens."""
+    from kelpie.api.server import serve  # FastAPI and uvicorn load only for this command
+
     settings = load_settings(host=host, port=port)
     logging.basicConfig(
         level=settings.log_level.upper(),
