@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,31 @@ def _metadata_handler(fake_calls: list[Call]) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+@dataclass
+class ImpatientApi:
+    """An API that answers ``GET /work`` with ``[]`` at once, ignoring ``wait`` (the original)."""
+
+    url: str
+    polls: list[tuple[float, str]] = field(default_factory=list)
+
+
+def _impatient_handler(polls: list[tuple[float, str]]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            polls.append((time.monotonic(), self.path))
+            body = b"[]"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
 class _BrokenStore(BaseHTTPRequestHandler):
     """An S3 endpoint that fails every request with a 500."""
 
@@ -101,6 +127,13 @@ def fake_metadata() -> Iterator[FakeMetadata]:
     calls: list[Call] = []
     with _serving(_metadata_handler(calls)) as url:
         yield FakeMetadata(url, calls)
+
+
+@contextmanager
+def impatient_api() -> Iterator[ImpatientApi]:
+    polls: list[tuple[float, str]] = []
+    with _serving(_impatient_handler(polls)) as url:
+        yield ImpatientApi(url, polls)
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """What the worker tells the platform: SaladCloud's metadata service, or its exit code."""
 
+import itertools
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.support import processes
-from tests.worker.fakes import fake_metadata
+from tests.worker.fakes import fake_metadata, impatient_api
 from tests.worker.harness import SQLITE_ONLY, Harness, wait_for
 
 
@@ -71,3 +74,31 @@ def test_bad_settings_are_one_clear_line_and_exit_2() -> None:
         "kelpie worker: KELPIE_LONG_POLL_S must be from 0 to 60, not 90"
     )
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_against_an_api_without_long_polls_the_worker_waits_between_polls(
+    tmp_path: Path,
+) -> None:
+    with impatient_api() as api:
+        result = subprocess.run(
+            processes.kelpie_command("worker"),
+            env={
+                **os.environ,
+                "KELPIE_API_URL": api.url,
+                "KELPIE_API_KEY": "k",
+                "KELPIE_CONTAINER_GROUP_ID": "g",
+                "KELPIE_WORKDIR": str(tmp_path),
+                "KELPIE_STORAGE_DIR": str(tmp_path / "store"),
+                "KELPIE_POLL_INTERVAL_S": "0.5",
+                "MAX_TIME_WITH_NO_WORK_S": "2.2",
+                "SALAD_MACHINE_ID": "",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 3, result.stderr
+    times = [at for at, _ in api.polls]
+    assert 3 <= len(times) <= 6
+    assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
+    assert "wait=" in api.polls[0][1]
