@@ -47,6 +47,16 @@ def test_on_saladcloud_deletion_cost_follows_the_work_and_failures_reallocate(
 
 
 @SQLITE_ONLY
+def test_elsewhere_recreate_between_jobs_exits_5_after_one_job(harness: Harness) -> None:
+    first = harness.stepper_job("r1", steps=1, pause=0)
+    second = harness.stepper_job("r2", steps=1, pause=0)
+    worker = harness.start_worker("w1", KELPIE_RECREATE_BETWEEN_JOBS="true")
+    assert worker.wait_exit(60) == 5, worker.output()
+    assert harness.job(first)["status"] == "completed"
+    assert harness.job(second)["status"] == "pending"
+
+
+@SQLITE_ONLY
 def test_elsewhere_an_idle_worker_exits_with_its_own_code(harness: Harness) -> None:
     worker = harness.start_worker("w1", MAX_TIME_WITH_NO_WORK_S="1.5")
     assert worker.wait_exit(15) == 3
