@@ -14,9 +14,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-_SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now'"
-"""SQLite's time with milliseconds, as text that sorts in time order (the closing ``)`` is
-added by the caller, so that a modifier can be appended)."""
+
+def _sqlite_time(*modifiers: str) -> str:
+    """SQLite's current time, moved by ``modifiers``, with milliseconds, as text that sorts in
+    time order (how SQLAlchemy stores datetimes in SQLite, so it reads them back)."""
+    arguments = ", ".join(("'%Y-%m-%d %H:%M:%f'", "'now'", *modifiers))
+    return f"strftime({arguments})"
 
 
 class db_now(FunctionElement[datetime]):
@@ -43,7 +46,7 @@ def _postgresql_now(element: db_now, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(db_now, "sqlite")
 def _sqlite_now(element: db_now, compiler: SQLCompiler, **kw: Any) -> str:
-    return _SQLITE_NOW + ")"
+    return _sqlite_time()
 
 
 @compiles(seconds_ago, "postgresql")
@@ -55,4 +58,4 @@ def _postgresql_seconds_ago(element: seconds_ago, compiler: SQLCompiler, **kw: A
 @compiles(seconds_ago, "sqlite")
 def _sqlite_seconds_ago(element: seconds_ago, compiler: SQLCompiler, **kw: Any) -> str:
     seconds = compiler.process(element.clauses, **kw)
-    return f"{_SQLITE_NOW}, '-' || ({seconds}) || ' seconds')"
+    return _sqlite_time(f"'-' || ({seconds}) || ' seconds'")
