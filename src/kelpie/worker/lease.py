@@ -62,8 +62,13 @@ class Lease:
             self.lost.set()
 
     async def _beat(self) -> None:
+        """One heartbeat per interval, on a fixed schedule: a slow answer does not push the
+        next heartbeat back (the API gives up on a holder after two silent intervals)."""
+        next_beat = time.monotonic()
         while not self.lost.is_set():
-            await asyncio.sleep(self._interval)
+            next_beat += self._interval
+            await asyncio.sleep(max(0.0, next_beat - time.monotonic()))
+            next_beat = max(next_beat, time.monotonic() - self._interval)
             try:
                 await self._api.heartbeat(self._job.id, self._timeout)
             except LeaseLost as exc:
