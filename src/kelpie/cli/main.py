@@ -9,7 +9,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-COMMANDS: tuple[str, ...] = ("server", "db", "users", "worker")
+COMMANDS: tuple[str, ...] = ("server", "db", "users", "worker", "report", "up", "demo")
 """Modules of ``kelpie.cli`` with a ``register(app: typer.Typer) -> None`` function."""
 
 

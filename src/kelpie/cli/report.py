@@ -46,7 +46,9 @@ def format_time(value: datetime | None) -> str:
 
 
 def report_table(reports: list[JobReport], total: Totals) -> Table:
-    table = Table(title="Jobs (times UTC)", show_footer=True)
+    table = Table(
+        title="Jobs (times UTC; interruptions hard/graceful; failed attempts)", show_footer=True
+    )
     columns = [
         ("job", f"total ({total.jobs})"),
         ("status", ""),
@@ -59,7 +61,7 @@ def report_table(reports: list[JobReport], total: Totals) -> Table:
             f"{total.hard_interruptions}/{total.graceful_interruptions}",
         ),
         ("machines", str(total.machines)),
-        ("failed attempts", str(total.failed_attempts)),
+        ("failed", str(total.failed_attempts)),
     ]
     for index, (header, footer) in enumerate(columns):
         table.add_column(header, footer, justify="left" if index < 2 else "right")

@@ -3,7 +3,6 @@
 Async only: the platform supervisor is async, and the CLI runs it with ``asyncio.run``.
 """
 
-from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -64,6 +63,11 @@ class KelpieClient:
             return False
         return response.status_code == 200
 
+    async def me(self) -> dict[str, Any]:
+        """The caller; raises ``ApiError`` if the key is not (or no longer) valid."""
+        body: dict[str, Any] = await self._request("GET", "/users/me")
+        return body
+
     async def create_user(self, username: str) -> str:
         """Needs the admin key; returns the new user's id."""
         body = await self._request("POST", "/users", json={"username": username})
@@ -74,9 +78,8 @@ class KelpieClient:
         body = await self._request("POST", f"/users/{user_id}/token", json={})
         return str(body["token"])
 
-    async def submit_batch(self, jobs: Sequence[dict[str, Any]]) -> list[Job]:
-        body = await self._request("POST", "/jobs/batch", json=list(jobs))
-        return [Job.model_validate(job) for job in body]
+    async def submit(self, job: dict[str, Any]) -> Job:
+        return Job.model_validate(await self._request("POST", "/jobs", json=job))
 
     async def job(self, job_id: str) -> Job:
         return Job.model_validate(await self._request("GET", f"/jobs/{job_id}"))
@@ -99,6 +102,14 @@ class KelpieClient:
             if len(listed.jobs) < PAGE_SIZE or len(found) >= listed.count:
                 return found
             page += 1
+
+    async def count(self, status: str, container_group_id: str | None = None) -> int:
+        """How many jobs have ``status`` (one small request, whatever the number)."""
+        params: dict[str, str | int] = {"status": status, "page_size": 1}
+        if container_group_id is not None:
+            params["container_group_id"] = container_group_id
+        body = await self._request("GET", "/jobs", params=params)
+        return int(body["_count"])
 
     async def events(self, job_id: str) -> list[JobEvent]:
         body = await self._request("GET", f"/jobs/{job_id}/events")
