@@ -280,10 +280,10 @@ class JobStore:
                     break
             else:
                 return None
-            result = await connection.execute(
-                queries.TAKE, {"job": candidate["id"], "machine": machine_id}
-            )
-            job = result.mappings().one()
+            result = await connection.execute(queries.TAKE, {**parameters, "job": candidate["id"]})
+            job = result.mappings().first()
+            if job is None:
+                return None
             await _record(connection, _taken_event(job, candidate, machine_id))
         return job_from_row(job)
 

@@ -172,7 +172,7 @@ _now_once = select(_clock.c.now).scalar_subquery()  # so that a first start is i
 TAKE = (
     update(jobs)
     .add_cte(_clock)
-    .where(jobs.c.id == _job)
+    .where(jobs.c.id == _job, _in_group, _not_banned, or_(_pending, _free_running))
     .values(
         status=next_status(EventKind.TAKEN, JobStatus.PENDING).value,
         holder=_machine,
@@ -182,6 +182,8 @@ TAKE = (
     )
     .returning(jobs)
 )
+"""Takes the candidate, if it is still free: the candidate's lock makes that certain already,
+the condition keeps the write correct on its own."""
 
 
 # reports from the holder: each is fenced on the holder and the status
