@@ -3,9 +3,10 @@
 import pytest
 
 from kelpie.store import JobStore, UserRecord
-from kelpie.store.errors import Conflict, NotFound
+from kelpie.store.errors import Conflict, Invalid, NotFound
 from kelpie.store.jobs import hash_token
-from kelpie.store.schema import tokens
+from kelpie.store.schema import NAME_LENGTH, tokens
+from tests.store.factories import submission
 
 pytestmark = pytest.mark.anyio
 
@@ -40,3 +41,16 @@ async def test_no_token_for_a_missing_user(store: JobStore) -> None:
     with pytest.raises(NotFound):
         await store.create_token("no-such-user", None, None)
     assert await store.get_user("no-such-user") is None
+
+
+async def test_names_longer_than_the_columns_are_invalid(store: JobStore, user: UserRecord) -> None:
+    too_long = "x" * (NAME_LENGTH + 1)
+
+    with pytest.raises(Invalid):
+        await store.create_user(too_long)
+    with pytest.raises(Invalid):
+        await store.create_token(user.id, too_long, None)
+    with pytest.raises(Invalid):
+        await store.submit(user.id, [submission(too_long)])
+    with pytest.raises(Invalid):
+        await store.claim(user.id, "group", too_long)

@@ -17,7 +17,7 @@ from sqlalchemy import event, exc, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from kelpie.store.errors import Conflict, StoreError, Unavailable
+from kelpie.store.errors import Conflict, Invalid, StoreError, Unavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -78,6 +78,14 @@ def _sqlite_engine(database_url: str, begin: str, **pool: Any) -> AsyncEngine:
     return engine
 
 
+_UNAVAILABLE_CLASSES = frozenset({"08", "40", "53", "57"})
+"""PostgreSQL error classes that say "not now": connection, transaction rollback (deadlock,
+serialization), insufficient resources, operator intervention (shutdown, starting up)."""
+
+_INVALID_CLASSES = frozenset({"22", "54"})
+"""PostgreSQL error classes for a value it cannot hold: data exception, program limit."""
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Callers see only store errors: the database being away is ``Unavailable``."""
@@ -85,11 +93,16 @@ def translated_errors() -> Iterator[None]:
         yield
     except exc.IntegrityError as error:
         raise Conflict(str(error.orig)) from error
+    except exc.DataError as error:
+        raise Invalid(str(error.orig)) from error
     except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
         raise Unavailable(f"the database did not answer: {error}") from error
     except exc.DBAPIError as error:
-        if error.connection_invalidated:
-            raise Unavailable(f"the database connection was lost: {error}") from error
+        error_class = str(getattr(error.orig, "sqlstate", None) or "")[:2]
+        if error.connection_invalidated or error_class in _UNAVAILABLE_CLASSES:
+            raise Unavailable(f"the database did not answer: {error}") from error
+        if error_class in _INVALID_CLASSES:
+            raise Invalid(str(error.orig)) from error
         raise StoreError(str(error)) from error
     except (OSError, TimeoutError) as error:
         raise Unavailable(f"the database did not answer: {error}") from error

@@ -3,6 +3,7 @@
 StoreError
 ├── NotFound        the job does not exist for this user (404, as if it never existed)
 ├── Conflict        the event cannot happen now: lease lost, job already ended (409)
+├── Invalid         a value the database cannot hold, e.g. a name that is too long (422)
 └── Unavailable     the database did not answer (503); driver errors are wrapped in it
 """
 
@@ -16,6 +17,10 @@ class NotFound(StoreError):
 
 
 class Conflict(StoreError):
+    pass
+
+
+class Invalid(StoreError):
     pass
 
 

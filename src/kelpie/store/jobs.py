@@ -31,7 +31,7 @@ from kelpie.jobs.states import HOLDABLE, allowed_from, failure_event, next_statu
 from kelpie.jobs.timestamps import format_timestamp
 from kelpie.store import queries
 from kelpie.store.engine import Engines, create_engines, translated_errors
-from kelpie.store.errors import Conflict, NotFound
+from kelpie.store.errors import Conflict, Invalid, NotFound
 from kelpie.store.migrate import upgrade_engines
 from kelpie.store.records import (
     UserRecord,
@@ -41,6 +41,14 @@ from kelpie.store.records import (
     job_values,
     user_from_row,
 )
+from kelpie.store.schema import NAME_LENGTH
+
+
+def _storable(**names: str | None) -> None:
+    """The same limit on both backends (SQLite would store a longer name without a word)."""
+    for field, value in names.items():
+        if value is not None and len(value) > NAME_LENGTH:
+            raise Invalid(f"{field} is longer than {NAME_LENGTH} characters")
 
 
 def hash_token(token: str) -> str:
@@ -120,6 +128,7 @@ class JobStore:
 
     async def create_user(self, username: str) -> UserRecord:
         """Raises ``Conflict`` if the username is taken."""
+        _storable(username=username)
         async with self._transaction(write=True) as connection:
             result = await connection.execute(
                 queries.INSERT_USER, {"id": str(uuid.uuid4()), "username": username}
@@ -130,6 +139,7 @@ class JobStore:
         self, user_id: str, org_name: str | None, project_name: str | None
     ) -> str:
         """A new token for the user; only its hash is kept, so this is its only sight."""
+        _storable(org_name=org_name, project_name=project_name)
         token = secrets.token_urlsafe(32)
         async with self._transaction(write=True) as connection:
             found = await connection.execute(queries.SELECT_USER, {"user": user_id})
@@ -164,7 +174,10 @@ class JobStore:
 
     async def submit(self, user_id: str, submissions: Iterable[JobSubmission]) -> list[Job]:
         """Queues every job or none."""
-        rows = [{"id": str(uuid.uuid4()), "user_id": user_id, **job_values(s)} for s in submissions]
+        rows = []
+        for submission in submissions:
+            _storable(container_group_id=submission.container_group_id)
+            rows.append({"id": str(uuid.uuid4()), "user_id": user_id, **job_values(submission)})
         if not rows:
             return []
         async with self._transaction(write=True) as connection:
@@ -272,6 +285,7 @@ class JobStore:
         """Takes the next job for this machine, or ``None``: free running jobs first (taken
         over from a silent holder, released, or after a failed attempt), then pending ones,
         each oldest first; never a job this machine has failed."""
+        _storable(machine_id=machine_id)
         parameters = {"user": user_id, "group": container_group_id, "machine": machine_id}
         async with self._transaction(write=True) as connection:
             for query in queries.CLAIM_CANDIDATES:

@@ -31,7 +31,9 @@ metadata = MetaData(
 
 Timestamp = DateTime(timezone=True)
 Id = String(36)
-Name = String(255)
+NAME_LENGTH = 255
+"""Usernames, machine and container group ids, org and project names: longer ones are refused."""
+Name = String(NAME_LENGTH)
 EventId = BigInteger().with_variant(Integer, "sqlite")
 """SQLite numbers rows itself only for an ``INTEGER PRIMARY KEY``."""
 
