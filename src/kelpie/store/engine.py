@@ -22,9 +22,11 @@ from kelpie.store.errors import Conflict, Invalid, StoreError, Unavailable
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 POSTGRES_POOL = {
-    # two cores: a few busy connections saturate them; more would only queue inside PostgreSQL
-    "pool_size": 8,
-    "max_overflow": 8,
+    # Two cores: a handful of busy connections saturates them, more would only queue inside
+    # PostgreSQL; requests beyond that wait for a connection here (up to pool_timeout, then
+    # Unavailable). Several API processes multiply these, under max_connections (100).
+    "pool_size": 5,
+    "max_overflow": 5,
     "pool_timeout": 10,
     "pool_recycle": 1800,
 }
