@@ -1,11 +1,16 @@
 """What the API tests share: the seed job, small request helpers, worker reports."""
 
 import copy
+import os
 import re
+import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.processes import kelpie_command
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -120,3 +125,16 @@ def assert_error(response: httpx.Response, status: int, *mentions: str) -> dict[
     for text in mentions:
         assert text in body["message"], body["message"]
     return body
+
+
+def kelpie(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Runs the ``kelpie`` command as an operator would, its output captured."""
+    return subprocess.run(
+        kelpie_command(*args),
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

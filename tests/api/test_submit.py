@@ -1,6 +1,7 @@
 """Submitting and reading jobs: the seed's exact shape, every validation rule, the error shape."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from tests.api.helpers import (
     TIMESTAMP,
     assert_error,
     job_body,
+    kelpie,
     new_group,
     submit,
 )
@@ -225,20 +227,15 @@ ODD_BODIES: list[bytes] = [
 ]
 
 
-@pytest.mark.parametrize("body", ODD_BODIES)
 @pytest.mark.parametrize("path", ["/jobs", "/jobs/batch", "/users", "/jobs/{id}/heartbeat"])
-def test_odd_bodies_never_produce_a_500(
-    server: ApiServer, client: httpx.Client, body: bytes, path: str
-) -> None:
+def test_odd_bodies_never_produce_a_500(server: ApiServer, user: User, path: str) -> None:
+    target = path.format(id="2b1e3d4c-0000-4000-8000-000000000000")
     headers = {"Content-Type": "application/json"}
-    if path == "/users":
-        with server.client() as admin:
-            response = admin.post(path, content=body, headers=headers)
-    else:
-        target = path.format(id="2b1e3d4c-0000-4000-8000-000000000000")
-        response = client.post(target, content=body, headers=headers)
-    assert 400 <= response.status_code < 500, response.text
-    assert set(response.json()) >= {"error", "message"}
+    with server.client(None if path == "/users" else user) as api:
+        for body in ODD_BODIES:
+            response = api.post(target, content=body, headers=headers)
+            assert 400 <= response.status_code < 500, (body[:80], response.text)
+            assert set(response.json()) >= {"error", "message"}
 
 
 @pytest.mark.parametrize(
@@ -303,3 +300,18 @@ def test_healthz_answers_when_the_database_does(server: ApiServer) -> None:
     response = httpx.get(server.url + "/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_users_create_prints_an_id_and_a_working_token(server: ApiServer, tmp_path: Path) -> None:
+    database = {"KELPIE_DATABASE_URL": server.database_url}
+    created = kelpie("users", "create", "operator-made", cwd=tmp_path, **database)
+    assert created.returncode == 0, created.stderr
+    fields = dict(line.split(": ", 1) for line in created.stdout.splitlines())
+    headers = {"X-Kelpie-Key": fields["token"]}
+    me = httpx.get(server.url + "/users/me", headers=headers).json()
+    assert (me["id"], me["username"]) == (fields["id"], "operator-made")
+
+    again = kelpie("users", "create", "operator-made", cwd=tmp_path, **database)
+    assert again.returncode == 1
+    assert "taken" in again.stderr
+    assert "Traceback" not in again.stderr

@@ -2,9 +2,11 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
+from sqlalchemy.engine import make_url
 
 from kelpie.api.settings import Settings, SettingsError
 
@@ -25,9 +27,20 @@ def load_settings(**flags: object) -> Settings:
     try:
         settings = Settings.from_env()
         given = {name: value for name, value in flags.items() if value is not None}
-        return Settings(**{**settings.__dict__, **given}) if given else settings
+        settings = Settings(**{**settings.__dict__, **given}) if given else settings
     except SettingsError as exc:
         fail(str(exc))
+    _check_sqlite_folder(settings)
+    return settings
+
+
+def _check_sqlite_folder(settings: Settings) -> None:
+    """SQLite creates its file but not the folder; say so before the driver says it obscurely."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            fail(f"the folder {folder} of the SQLite database does not exist")
 
 
 async def open_store(settings: Settings) -> "JobStore":
