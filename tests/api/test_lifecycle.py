@@ -247,7 +247,9 @@ async def _claim_until_empty(api: httpx.AsyncClient, group: str, machine: str) -
 
 
 async def _race(server: ApiServer, user: User, group: str) -> dict[str, list[str]]:
-    limits = httpx.Limits(max_connections=CLAIMERS)
+    # idle connections are dropped well before the server's 5 s keep-alive timeout, so a
+    # request never goes out on a connection the server is closing at that moment
+    limits = httpx.Limits(max_connections=CLAIMERS, keepalive_expiry=1)
     async with httpx.AsyncClient(
         base_url=server.url, headers=user.headers, limits=limits, timeout=60
     ) as api:

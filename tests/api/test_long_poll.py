@@ -20,7 +20,9 @@ SETTLE = 0.5
 
 
 def _client(url: str, user: User, connections: int = 10) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=1
+    )
     return httpx.AsyncClient(base_url=url, headers=user.headers, timeout=90, limits=limits)
 
 

@@ -65,3 +65,5 @@ class WorkSignals:
                         self.waker.wake(key.digest)
                 except StoreError as exc:
                     logger.warning("checking for unannounced work failed: %s", exc)
+                except Exception:  # the check must outlive a bug, or long polls go deaf
+                    logger.exception("checking for unannounced work failed unexpectedly")
