@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -129,6 +130,12 @@ def test_up_runs_a_job_restarts_a_dead_worker_and_stops_cleanly(up: Up) -> None:
         )
     assert done
     assert (storage / "output" / "sum.txt").read_text() == "20100\n"
+    report = subprocess.run(
+        kelpie_command("report", "--dir", str(up.folder), "--json", job["id"]),
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    [line] = json.loads(report.stdout)["jobs"]
+    assert (line["status"], line["time_lost_s"], line["interruptions"]) == ("completed", 0.0, [])
 
     [first, *_] = eventually(lambda: worker_states(up.folder), "worker state files")
     os.killpg(first["pid"], signal.SIGKILL)

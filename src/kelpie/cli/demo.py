@@ -16,6 +16,8 @@ from kelpie.platform.local import PlatformError
 from kelpie.platform.status import Snapshot, render
 from kelpie.report import InterruptionKind, totals
 
+DEFAULTS = DemoSettings()
+
 
 def chaos_line(chaos: Chaos | None) -> Text:
     if chaos is None:
@@ -56,18 +58,26 @@ def print_result(result: DemoResult, console: Console) -> None:
 
 
 def demo(
-    jobs: Annotated[int, typer.Option(min=1, help="Jobs to run.")] = 5,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 3,
+    jobs: Annotated[int, typer.Option(min=1, help="Jobs to run.")] = DEFAULTS.jobs,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = DEFAULTS.workers,
     chaos: Annotated[
         bool, typer.Option(help="Interrupt workers at random while jobs run.")
     ] = False,
-    folder: Annotated[Path, typer.Option("--dir", help="The demo platform's own folder.")] = Path(
-        ".kelpie-demo"
-    ),
-    steps: Annotated[int, typer.Option(min=1, help="Integers each job sums.")] = 60,
-    step_time: Annotated[float, typer.Option(help="Seconds of busy work per integer.")] = 0.25,
-    save_interval: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 1.0,
-    heartbeat_interval: Annotated[int, typer.Option(min=1, help="The jobs' heartbeat, s.")] = 2,
+    folder: Annotated[
+        Path, typer.Option("--dir", help="The demo platform's own folder.")
+    ] = DEFAULTS.folder,
+    steps: Annotated[
+        int, typer.Option(min=1, help="Integers the longest job sums.")
+    ] = DEFAULTS.steps,
+    step_time: Annotated[
+        float, typer.Option(help="Seconds of busy work per integer.")
+    ] = DEFAULTS.step_time_s,
+    save_interval: Annotated[
+        float, typer.Option(help="Seconds between checkpoints.")
+    ] = DEFAULTS.save_interval_s,
+    heartbeat_interval: Annotated[
+        int, typer.Option(min=1, help="The jobs' heartbeat interval, in seconds.")
+    ] = DEFAULTS.heartbeat_interval,
     seed: Annotated[int | None, typer.Option(help="Seed of the chaos, to replay a run.")] = None,
 ) -> None:
     """Run series-sum jobs on a local platform, check every sum, print the report."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -47,19 +48,18 @@ def format_time(value: datetime | None) -> str:
 
 def report_table(reports: list[JobReport], total: Totals) -> Table:
     table = Table(
-        title="Jobs (times UTC; interruptions hard/graceful; failed attempts)", show_footer=True
+        title="Jobs (times UTC; interruptions: hard kills/graceful; failed attempts)",
+        show_footer=True,
+        box=box.SIMPLE_HEAD,
     )
     columns = [
-        ("job", f"total ({total.jobs})"),
+        ("job", f"{total.jobs} jobs"),
         ("status", ""),
         ("start", format_time(total.start)),
         ("end", format_time(total.end)),
         ("duration", format_duration(total.span)),
         ("time lost", format_duration(total.time_lost)),
-        (
-            "interruptions (hard/graceful)",
-            f"{total.hard_interruptions}/{total.graceful_interruptions}",
-        ),
+        ("interrupted", f"{total.hard_interruptions}/{total.graceful_interruptions}"),
         ("machines", str(total.machines)),
         ("failed", str(total.failed_attempts)),
     ]

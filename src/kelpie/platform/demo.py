@@ -42,9 +42,9 @@ class DemoSettings:
     folder: Path = Path(".kelpie-demo")
     jobs: int = 5
     workers: int = 3
-    steps: int = 60
+    steps: int = 300
     """Integers the longest job sums (see ``demo_jobs``)."""
-    step_time_s: float = 0.25
+    step_time_s: float = 0.1
     save_interval_s: float = 1.0
     heartbeat_interval: int = 2
     chaos: ChaosSettings | None = None
