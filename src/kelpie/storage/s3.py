@@ -1,14 +1,17 @@
 """S3 and S3-compatible stores through boto3, with s3transfer doing the heavy lifting.
 
-s3transfer splits large files into parts sent in parallel and runs every request in its own
-thread pool; its futures are bridged to asyncio through a subscriber, so a thousand transfers
-in flight cost no thread each while they wait. One client serves every thread (boto3 clients
+Objects smaller than one part go in a single request from our own thread pool: s3transfer's
+per-transfer machinery (submission thread, IO queue, its own temporary file) costs more than
+the request itself for small files. Larger ones go through s3transfer, which sends parts in
+parallel; its futures are bridged to asyncio through a subscriber, so transfers in flight
+cost no thread each while they wait. One client serves every thread (boto3 clients
 are thread-safe; resources are not).
 """
 
 import asyncio
 import functools
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +33,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _TRANSLATED = (BotoCoreError, ClientError, OSError)
+_READ_CHUNK = 1024 * 1024
+
+
+class _Stopped(Exception):
+    """A single-request download was asked to stop; nothing was published."""
 
 
 def _etag(raw: str | None) -> str | None:
@@ -80,7 +88,12 @@ class _Bridge(BaseSubscriber):
 class S3Storage:
     def __init__(self, client: "S3Client", settings: S3Settings) -> None:
         self._client = client
-        self._transfers = TransferManager(client, settings.transfer_config())
+        self._upload_limit = settings.part_size
+        self._download_limit = settings.download_range_size
+        self._uploads = TransferManager(client, settings.transfer_config(settings.part_size))
+        self._downloads = TransferManager(
+            client, settings.transfer_config(settings.download_range_size)
+        )
         self._executor = ThreadPoolExecutor(
             settings.max_connections, thread_name_prefix="kelpie-s3"
         )
@@ -89,12 +102,44 @@ class S3Storage:
     def from_settings(cls, settings: S3Settings) -> "S3Storage":
         return cls(settings.client(), settings)
 
-    async def _call(self, action: str, function: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
+    async def _call(
+        self, action: str, function: Callable[[], T], stop: Callable[[], None] = lambda: None
+    ) -> T:
+        """Runs one blocking boto3 call in our pool; on cancellation, waits for it to stop."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, function)
         try:
-            return await loop.run_in_executor(self._executor, function)
+            return await until_stopped(future, stop)
         except _TRANSLATED as exc:
             raise _failure(action, exc) from exc
+
+    def _get_whole(
+        self,
+        bucket: str,
+        key: str,
+        destination: Path,
+        stop: threading.Event,
+        progress: ProgressCallback | None,
+    ) -> None:
+        body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            with destination.open("wb") as writer:
+                for chunk in body.iter_chunks(_READ_CHUNK):
+                    if stop.is_set():
+                        raise _Stopped
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        finally:
+            body.close()
+
+    def _put_whole(
+        self, source: Path, bucket: str, key: str, size: int, progress: ProgressCallback | None
+    ) -> ObjectInfo:
+        with source.open("rb") as body:
+            response = self._client.put_object(Bucket=bucket, Key=key, Body=body)
+        if progress is not None:
+            progress(size)
+        return ObjectInfo(key, size, _etag(response.get("ETag")))
 
     async def _transfer(
         self,
@@ -137,14 +182,22 @@ class S3Storage:
         temporary = temporary_sibling(destination)
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            await self._transfer(
-                action,
-                lambda subscribers: self._transfers.download(
-                    bucket, key, str(temporary), subscribers=subscribers
-                ),
-                size,
-                progress,
-            )
+            if size is not None and size < self._download_limit:
+                stop = threading.Event()
+                await self._call(
+                    action,
+                    functools.partial(self._get_whole, bucket, key, temporary, stop, progress),
+                    stop.set,
+                )
+            else:
+                await self._transfer(
+                    action,
+                    lambda subscribers: self._downloads.download(
+                        bucket, key, str(temporary), subscribers=subscribers
+                    ),
+                    size,
+                    progress,
+                )
             os.replace(temporary, destination)
         except OSError as exc:
             raise _failure(action, exc) from exc
@@ -154,12 +207,18 @@ class S3Storage:
     async def upload(
         self, source: Path, bucket: str, key: str, *, progress: ProgressCallback | None = None
     ) -> ObjectInfo:
+        action = f"uploading {source} to s3://{bucket}/{key}"
+        size = (await self._call(action, source.stat)).st_size
+        if size < self._upload_limit:
+            return await self._call(
+                action, functools.partial(self._put_whole, source, bucket, key, size, progress)
+            )
         sent = await self._transfer(
-            f"uploading {source} to s3://{bucket}/{key}",
-            lambda subscribers: self._transfers.upload(
+            action,
+            lambda subscribers: self._uploads.upload(
                 str(source), bucket, key, subscribers=subscribers
             ),
-            None,
+            size,
             progress,
         )
         return ObjectInfo(key, sent)
@@ -183,5 +242,6 @@ class S3Storage:
         )
 
     def close(self) -> None:
-        self._transfers.shutdown()
+        self._uploads.shutdown()
+        self._downloads.shutdown()
         self._executor.shutdown(wait=True)
