@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -155,21 +156,23 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def clear_prefix(client: object, prefix: str) -> None:
+def s3_client(endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=CREDENTIALS["AWS_REGION"],
+    )
+
+
+def clear_prefix(endpoint: str, prefix: str) -> None:
     """Frees the server's memory between runs (moto keeps objects in memory)."""
-    s3 = boto3.client("s3", endpoint_url=client, **_client_credentials())  # type: ignore[call-overload]
+    s3 = s3_client(endpoint)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
         keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         if keys:
             s3.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
-
-
-def _client_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "region_name": CREDENTIALS["AWS_REGION"],
-    }
 
 
 def run_kelpie(direction: str, local: Path, prefix: str) -> None:
@@ -190,8 +193,7 @@ def run_kelpie(direction: str, local: Path, prefix: str) -> None:
 
 
 def measure(endpoint: str, work: Path, only: list[str]) -> list[Result]:
-    s3 = boto3.client("s3", endpoint_url=endpoint, **_client_credentials())  # type: ignore[call-overload]
-    s3.create_bucket(Bucket=BUCKET)
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
     env = tool_env(endpoint)
     results = []
     for name in only:
@@ -210,7 +212,7 @@ def measure(endpoint: str, work: Path, only: list[str]) -> list[Result]:
             if tree_summary(landing) != (files, total):
                 raise RuntimeError(f"{tool} did not bring back the whole {name} data set")
             shutil.rmtree(landing)
-            clear_prefix(endpoint, prefix)  # type: ignore[arg-type]
+            clear_prefix(endpoint, prefix)
         shutil.rmtree(source)
     return results
 
@@ -235,7 +237,7 @@ def report(results: list[Result]) -> str:
                 f"- {name} {direction}: kelpie {ours.mb_per_s:.1f} MB/s, best peer {best.tool} "
                 f"{best.mb_per_s:.1f} MB/s, ratio {ours.mb_per_s / best.mb_per_s:.2f}"
             )
-    return "\n".join(lines + [""] + ratios)
+    return "\n".join([*lines, "", *ratios])
 
 
 def main() -> None:
