@@ -56,7 +56,13 @@ async def serve(settings: Settings, store: JobStore) -> None:
         log_config=None,
     )
     server = GracefulServer(config, on_stop=app.state.kelpie.signals.waker.close)
-    logging.getLogger("kelpie.api").info(
+    logger = logging.getLogger("kelpie.api")
+    if settings.admin_key is None:
+        logger.warning(
+            "KELPIE_ADMIN_KEY is not set: POST /users and POST /users/{id}/token answer 403 "
+            "(`kelpie users create NAME` still works)"
+        )
+    logger.info(
         "Kelpie API on http://%s:%d over %s",
         settings.host,
         settings.port,

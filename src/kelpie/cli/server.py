@@ -12,11 +12,11 @@ from kelpie.cli.database import load_settings, run_with_store
 def server(
     host: Annotated[
         str | None,
-        typer.Option(help=f"Address to listen on [env KELPIE_HOST; default {DEFAULT_HOST}]"),
+        typer.Option(help=f"Address to listen on (env KELPIE_HOST, default {DEFAULT_HOST})"),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help=f"Port to listen on [env KELPIE_PORT; default {DEFAULT_PORT}]"),
+        typer.Option(help=f"Port to listen on (env KELPIE_PORT, default {DEFAULT_PORT})"),
     ] = None,
 ) -> None:
     """Run the API. The database schema is created or migrated before it listens."""
