@@ -33,7 +33,7 @@ class BodyLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([], message, receive), send)
+                await self.app(scope, _replay([message], receive), send)
                 return
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
@@ -44,7 +44,7 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        await self.app(scope, _replay([body], None, receive), send)
+        await self.app(scope, _replay([body], receive), send)
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:
@@ -68,9 +68,8 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def _replay(first: list[Message], then: Message | None, receive: Receive) -> Receive:
-    """A ``receive`` that answers the buffered messages first, then the real ``receive``."""
-    pending = [*first, *([then] if then else [])]
+def _replay(pending: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that answers the messages already read first, then the real ``receive``."""
 
     async def replay() -> Message:
         if pending:
