@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from kelpie.client import DEFAULT_DIR, ApiError, KelpieClient, NoConnection, resolve_connection
@@ -51,6 +51,8 @@ def report_table(reports: list[JobReport], total: Totals) -> Table:
         title="Jobs (times UTC; interruptions: hard kills/graceful; failed attempts)",
         show_footer=True,
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
     columns = [
         ("job", f"{total.jobs} jobs"),
@@ -64,7 +66,8 @@ def report_table(reports: list[JobReport], total: Totals) -> Table:
         ("failed", str(total.failed_attempts)),
     ]
     for index, (header, footer) in enumerate(columns):
-        table.add_column(header, footer, justify="left" if index < 2 else "right")
+        justify: JustifyMethod = "left" if index < 2 else "right"
+        table.add_column(header, footer, justify=justify, min_width=len(header), no_wrap=True)
     for report in reports:
         hard = report.count(InterruptionKind.HARD)
         graceful = report.count(InterruptionKind.GRACEFUL)

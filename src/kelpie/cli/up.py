@@ -29,13 +29,17 @@ def stop_on_signals() -> asyncio.Event:
 
 
 def banner(platform: LocalPlatform) -> str:
+    """What a user needs to reach the platform, with the variables every command reads."""
     settings = platform.settings
-    return (
-        f"Kelpie is up: API {platform.api_url}  key {platform.credentials.api_key}\n"
-        f"container group {settings.container_group_id!r}, {settings.workers} workers, "
-        f"storage {settings.describe_storage()}\n"
-        f"credentials in {credentials_path(settings.folder)}, logs in {settings.logs}; "
-        "Ctrl-C stops everything"
+    return "\n".join(
+        [
+            f"Kelpie is up: {settings.workers} workers on container group "
+            f"{settings.container_group_id!r}, storage: {settings.describe_storage()}",
+            f"  export KELPIE_API_URL={platform.api_url}",
+            f"  export KELPIE_API_KEY={platform.credentials.api_key}",
+            f"Credentials: {credentials_path(settings.folder)} (kelpie report finds them there); "
+            f"logs: {settings.logs}. Ctrl-C stops everything.",
+        ]
     )
 
 
@@ -44,7 +48,7 @@ async def run_up(settings: PlatformSettings, console: Console) -> None:
     console.print(f"Starting the API on {settings.host}:{settings.port or 'a free port'}...")
     async with LocalPlatform(settings) as platform:
         header = banner(platform)
-        console.print(header)
+        console.print(header, soft_wrap=True)
         with Live(console=console, auto_refresh=False, transient=True) as live:
             while not stop.is_set():
                 state = await snapshot(platform.client, platform.pool, settings.container_group_id)

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class ExitReason(StrEnum):
-    CRASH = "crash"
+    CRASH = "on its own"
     """It ended by itself."""
     KILLED = "killed"
     """Struck hard: SIGKILL to its whole process tree."""
