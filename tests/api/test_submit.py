@@ -123,6 +123,23 @@ def test_each_rule_is_a_422_naming_the_field(
     assert client.get("/jobs").json()["_count"] == 0
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (job_body(max_failures=2**31), "max_failures"),
+        (job_body(heartbeat_interval=2**70), "heartbeat_interval"),
+        (job_body(group="g" * 256), "container_group_id"),
+    ],
+)
+def test_values_the_database_cannot_hold_are_a_422(
+    client: httpx.Client, body: dict[str, Any], field: str
+) -> None:
+    assert_error(client.post("/jobs", json=body), 422, field)
+    work = {"machine_id": "m" * 256, "container_group_id": "g"}
+    assert_error(client.get("/work", params=work), 422, "machine_id")
+    assert client.get("/jobs").json()["_count"] == 0
+
+
 def test_malformed_json_is_a_400(client: httpx.Client) -> None:
     response = client.post(
         "/jobs", content=b'{"command": ', headers={"Content-Type": "application/json"}

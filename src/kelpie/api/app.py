@@ -12,7 +12,7 @@ from kelpie.api.routes import health, jobs, users, work
 from kelpie.api.settings import Settings
 from kelpie.api.signals import WorkSignals
 from kelpie.api.state import AppState
-from kelpie.api.text_guard import reject_unstorable_text
+from kelpie.api.storable import reject_unstorable_values
 from kelpie.store.jobs import JobStore
 
 logger = logging.getLogger("kelpie.api")
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, store: JobStore | None = Non
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unstorable_text)],
+        dependencies=[Depends(reject_unstorable_values)],
     )
     app.state.kelpie = state
     install_error_handlers(app)

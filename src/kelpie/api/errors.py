@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from kelpie.store.errors import Conflict, NotFound, Unavailable
+from kelpie.store.errors import Conflict, Invalid, NotFound, Unavailable
 
 logger = logging.getLogger("kelpie.api")
 
@@ -95,6 +95,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return error_response(409, str(exc) or "the job cannot change that way now")
+
+    @app.exception_handler(Invalid)
+    async def _invalid_value(_: Request, exc: Invalid) -> JSONResponse:
+        return error_response(422, str(exc) or "a value is too large for the database")
 
     @app.exception_handler(Unavailable)
     async def _unavailable(_: Request, exc: Unavailable) -> JSONResponse:
