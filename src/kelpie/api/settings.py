@@ -66,9 +66,9 @@ class Settings:
                 f"KELPIE_DATABASE_URL is not a database URL: {self.database_url!r}"
             ) from None
         if self.log_level not in LOG_LEVELS:
-            raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+            raise SettingsError(f"KELPIE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if not 0 < self.port < 65536:
-            raise SettingsError(f"port must be between 1 and 65535, not {self.port}")
+            raise SettingsError(f"KELPIE_PORT (--port) must be 1 to 65535, not {self.port}")
         if self.max_body_bytes < 1:
             raise SettingsError("KELPIE_MAX_BODY_BYTES must be at least 1")
         if self.poll_interval <= 0:
