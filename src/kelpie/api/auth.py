@@ -1,7 +1,8 @@
 """Who is asking: a user by their token, or the admin by ``KELPIE_ADMIN_KEY``.
 
 The admin key is compared in constant time; user tokens are looked up by their hash in the
-store. A wrong key gets ``401`` whichever kind of key it was meant to be.
+store, and remembered for a minute (``token_cache``). A wrong key gets ``401`` whichever kind
+of key it was meant to be.
 """
 
 import hmac
@@ -21,12 +22,16 @@ _key_header = APIKeyHeader(name=KEY_HEADER, auto_error=False, description="Your 
 Key = Annotated[str | None, Depends(_key_header)]
 
 
-async def current_user(key: Key, jobs: Store) -> UserRecord:
+async def current_user(request: Request, key: Key, jobs: Store) -> UserRecord:
     if not key:
         raise ApiError(401, f"missing {KEY_HEADER} header")
-    user = await jobs.user_for_token(key)
+    tokens = app_state(request).tokens
+    user = tokens.get(key)
     if user is None:
-        raise ApiError(401, f"unknown {KEY_HEADER}")
+        user = await jobs.user_for_token(key)
+        if user is None:
+            raise ApiError(401, f"unknown {KEY_HEADER}")
+        tokens.put(key, user)
     return user
 
 

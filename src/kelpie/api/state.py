@@ -1,12 +1,13 @@
 """What every request reaches through ``request.app.state.kelpie``: settings, store, signals."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from kelpie.api.settings import Settings
 from kelpie.api.signals import WorkSignals
+from kelpie.api.token_cache import TokenCache
 from kelpie.store.errors import Unavailable
 from kelpie.store.jobs import JobStore
 
@@ -15,6 +16,7 @@ from kelpie.store.jobs import JobStore
 class AppState:
     settings: Settings
     signals: WorkSignals
+    tokens: TokenCache = field(default_factory=TokenCache)
     store: JobStore | None = None
     """Set while the app runs: opened by the lifespan, or handed in by ``kelpie server``."""
 
