@@ -1,6 +1,5 @@
 """``create_app``: the FastAPI application, its lifespan and its middleware."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +13,6 @@ from kelpie.api.signals import WorkSignals
 from kelpie.api.state import AppState
 from kelpie.api.storable import reject_unstorable_values
 from kelpie.store.jobs import JobStore
-
-logger = logging.getLogger("kelpie.api")
 
 DESCRIPTION = """A Kelpie-compatible job queue for long-running jobs on interruptible machines.
 
