@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from kelpie.storage.atomic import is_partial, temporary_sibling
+from kelpie.storage.atomic import is_partial, write_atomically
 from kelpie.storage.base import ObjectInfo, ProgressCallback, StorageError
 from kelpie.storage.cancellation import until_stopped
 from kelpie.storage.keys import path_for_key
@@ -29,10 +29,10 @@ class _Stopped(Exception):
 def _copy_file(
     source: Path, destination: Path, stop: threading.Event, progress: ProgressCallback | None
 ) -> int:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_sibling(destination)
     copied = 0
-    try:
+
+    def copy(temporary: Path) -> None:
+        nonlocal copied
         with source.open("rb") as reader, temporary.open("wb") as writer:
             while chunk := reader.read(_COPY_CHUNK):
                 if stop.is_set():
@@ -43,10 +43,9 @@ def _copy_file(
                     progress(len(chunk))
         if stop.is_set():
             raise _Stopped
-        os.replace(temporary, destination)
-        return copied
-    finally:
-        temporary.unlink(missing_ok=True)
+
+    write_atomically(destination, copy)
+    return copied
 
 
 def _list(bucket_root: Path, prefix: str) -> list[ObjectInfo]:

@@ -22,7 +22,7 @@ from s3transfer.futures import TransferFuture
 from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
-from kelpie.storage.atomic import temporary_sibling
+from kelpie.storage.atomic import temporary_sibling, write_atomically
 from kelpie.storage.base import ObjectInfo, ProgressCallback, StorageError
 from kelpie.storage.cancellation import until_stopped
 from kelpie.storage.settings import S3Settings
@@ -121,20 +121,28 @@ class S3Storage:
         progress: ProgressCallback | None,
     ) -> None:
         body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
-        try:
-            with destination.open("wb") as writer:
+
+        def write(temporary: Path) -> None:
+            with temporary.open("wb") as writer:
                 for chunk in body.iter_chunks(_READ_CHUNK):
                     if stop.is_set():
                         raise _Stopped
                     writer.write(chunk)
                     if progress is not None:
                         progress(len(chunk))
+
+        try:
+            write_atomically(destination, write)
         finally:
             body.close()
 
-    def _put_whole(
-        self, source: Path, bucket: str, key: str, size: int, progress: ProgressCallback | None
-    ) -> ObjectInfo:
+    def _put_if_small(
+        self, source: Path, bucket: str, key: str, progress: ProgressCallback | None
+    ) -> ObjectInfo | None:
+        """Puts a file smaller than one part in one request; None for a larger one."""
+        size = source.stat().st_size
+        if size >= self._upload_limit:
+            return None
         with source.open("rb") as body:
             response = self._client.put_object(Bucket=bucket, Key=key, Body=body)
         if progress is not None:
@@ -179,46 +187,46 @@ class S3Storage:
         progress: ProgressCallback | None = None,
     ) -> None:
         action = f"downloading s3://{bucket}/{key}"
+        if size is not None and size < self._download_limit:
+            stop = threading.Event()
+            await self._call(
+                action,
+                functools.partial(self._get_whole, bucket, key, destination, stop, progress),
+                stop.set,
+            )
+            return
+        await self._call(
+            action, functools.partial(destination.parent.mkdir, parents=True, exist_ok=True)
+        )
         temporary = temporary_sibling(destination)
         try:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            if size is not None and size < self._download_limit:
-                stop = threading.Event()
-                await self._call(
-                    action,
-                    functools.partial(self._get_whole, bucket, key, temporary, stop, progress),
-                    stop.set,
-                )
-            else:
-                await self._transfer(
-                    action,
-                    lambda subscribers: self._downloads.download(
-                        bucket, key, str(temporary), subscribers=subscribers
-                    ),
-                    size,
-                    progress,
-                )
-            os.replace(temporary, destination)
-        except OSError as exc:
-            raise _failure(action, exc) from exc
+            await self._transfer(
+                action,
+                lambda subscribers: self._downloads.download(
+                    bucket, key, str(temporary), subscribers=subscribers
+                ),
+                size,
+                progress,
+            )
+            await self._call(action, functools.partial(os.replace, temporary, destination))
         finally:
-            temporary.unlink(missing_ok=True)
+            await self._call(action, functools.partial(temporary.unlink, missing_ok=True))
 
     async def upload(
         self, source: Path, bucket: str, key: str, *, progress: ProgressCallback | None = None
     ) -> ObjectInfo:
         action = f"uploading {source} to s3://{bucket}/{key}"
-        size = (await self._call(action, source.stat)).st_size
-        if size < self._upload_limit:
-            return await self._call(
-                action, functools.partial(self._put_whole, source, bucket, key, size, progress)
-            )
+        small = await self._call(
+            action, functools.partial(self._put_if_small, source, bucket, key, progress)
+        )
+        if small is not None:
+            return small
         sent = await self._transfer(
             action,
             lambda subscribers: self._uploads.upload(
                 str(source), bucket, key, subscribers=subscribers
             ),
-            size,
+            None,
             progress,
         )
         return ObjectInfo(key, sent)

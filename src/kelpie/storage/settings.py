@@ -7,7 +7,7 @@ process can each have their own.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import boto3
@@ -45,22 +45,15 @@ class S3Settings:
 
     endpoint_url: str | None = None
     region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
     profile: str | None = None
     max_attempts: int | None = None
     retry_mode: str = "standard"
     part_size: int = 16 * MIB
     download_range_size: int = 64 * MIB
     max_connections: int = 32
-
-    def __repr__(self) -> str:
-        return (
-            f"S3Settings(endpoint_url={self.endpoint_url!r}, region={self.region!r}, "
-            f"part_size={self.part_size}, download_range_size={self.download_range_size}, "
-            f"max_connections={self.max_connections})"
-        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "S3Settings":

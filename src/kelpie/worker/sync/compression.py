@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kelpie.storage.atomic import temporary_sibling
+from kelpie.storage.atomic import write_atomically
 from kelpie.worker.sync.paths import GZIP_SUFFIX
 
 _CHUNK = 1024 * 1024
@@ -66,10 +66,9 @@ def prepare_upload(path: Path, compression: bool) -> PreparedUpload:
 
 def gunzip_into(compressed: Path, destination: Path) -> None:
     """Decompresses ``compressed`` to ``destination``, which appears whole or not at all."""
-    temporary = temporary_sibling(destination)
-    try:
+
+    def write(temporary: Path) -> None:
         with gzip.open(compressed, "rb") as reader, temporary.open("wb") as writer:
             shutil.copyfileobj(reader, writer, _CHUNK)
-        os.replace(temporary, destination)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+    write_atomically(destination, write)

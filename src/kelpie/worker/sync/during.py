@@ -278,7 +278,7 @@ class DuringSync:
                 if _signature(known.path) == (known.sent if known.stored else None):
                     return
                 known.first_event = time.monotonic()
-        except (StorageError, SyncError, OSError) as exc:
+        except (StorageError, OSError) as exc:
             logger.error(
                 "could not sync %s to %s/%s: %s",
                 known.path,

@@ -2,7 +2,6 @@
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from kelpie.jobs.models import SyncConfig
@@ -17,14 +16,9 @@ def resolve_local_path(local_path: str, workdir: Path) -> Path:
     return path if path.is_absolute() else workdir / path
 
 
-@lru_cache(maxsize=64)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def is_selected(config: SyncConfig, relative: str) -> bool:
     """``pattern`` is searched (not anchored) in the path relative to ``local_path``."""
-    return config.pattern is None or _compiled(config.pattern).search(relative) is not None
+    return config.pattern is None or re.search(config.pattern, relative) is not None
 
 
 def object_key(config: SyncConfig, relative: str, compression: bool) -> str:
