@@ -51,7 +51,7 @@ def storm(s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoR
         folder=tmp_path_factory.mktemp("platform"),
         jobs=5,
         workers=3,
-        steps=500,
+        steps=400,
         step_time_s=0.1,
         save_interval_s=STATE_SAVING_INTERVAL,
         heartbeat_interval=HEARTBEAT_INTERVAL,

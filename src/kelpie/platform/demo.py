@@ -52,14 +52,12 @@ class DemoSettings:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def platform(self) -> PlatformSettings:
-        """Idle workers poll every second: a job whose holder went silent wakes no long poll."""
         return PlatformSettings(
             folder=self.folder,
             workers=self.workers,
             port=0,
             container_group_id=f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}",
             grace_period_s=5.0,
-            long_poll_s=1,
             environ=self.environ,
         )
 

@@ -23,8 +23,8 @@ class PlatformSettings:
     grace_period_s: float = 10.0
     """How long a worker told to stop waits for its job to save a checkpoint."""
     long_poll_s: int = 5
-    """How long an idle worker's ``GET /work`` waits; it also bounds how late an idle worker
-    notices a job whose holder went silent (those do not wake a long poll)."""
+    """How long an idle worker's ``GET /work`` waits (the API answers it as soon as a job is
+    free, so this only sets how often an idle worker asks again)."""
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     """The environment every process starts from (tests pass the S3 server's here)."""
