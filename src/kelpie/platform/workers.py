@@ -186,6 +186,9 @@ class WorkerPool:
                 if self._stopping:
                     break
                 slot.current = await self._spawn(slot)
+                if self._stopping:  # stop() began while it was starting and did not see it
+                    slot.current.reason = ExitReason.STOP
+                    slot.current.process.send_signal(signal.SIGTERM)
             worker = slot.current
             slot.state = SlotState.RUNNING
             exited = asyncio.create_task(worker.process.wait())
