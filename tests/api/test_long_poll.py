@@ -164,7 +164,7 @@ def test_idle_long_polls_cost_next_to_nothing(server: ApiServer, user: User) -> 
         groups = [new_group() for _ in range(4)]
         async with _client(server.url, user, connections=idle) as api:
             polls = [
-                asyncio.create_task(_poll_with(api, groups[n % 4], f"idle-{n}", wait=8))
+                asyncio.create_task(_poll_with(api, groups[n % 4], f"idle-{n}", wait=6))
                 for n in range(idle)
             ]
             await asyncio.sleep(3)
