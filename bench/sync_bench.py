@@ -14,6 +14,7 @@ with their default settings. Nothing here is a test: it prints figures, it asser
 
 import argparse
 import asyncio
+import logging
 import os
 import resource
 import shutil
@@ -181,9 +182,7 @@ def run_kelpie(direction: str, local: Path, prefix: str) -> None:
     from kelpie.storage import storage_from_env
     from kelpie.worker.sync import SyncSettings, download_all, upload_all
 
-    if os.environ.get("KELPIE_BENCH_LOG"):
-        import logging
-        logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING)  # retries and failures show; progress does not
     storage = storage_from_env(os.environ)
     config = SyncConfig(bucket=BUCKET, prefix=prefix, local_path=str(local), direction=direction)
     transfer = upload_all if direction == "upload" else download_all

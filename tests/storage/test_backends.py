@@ -126,6 +126,50 @@ async def test_cancelling_an_upload_stops_it_and_leaves_no_object(
     storage.close()
 
 
+async def test_large_objects_download_in_parallel_ranges(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    s3_client(s3).create_bucket(Bucket=bucket)
+    storage = storage_from_env({**s3.env, "KELPIE_S3_DOWNLOAD_RANGE_MB": "1"})
+    source = _write(tmp_path / "big", os.urandom(3 * 1024 * 1024 + 12345))
+    await storage.upload(source, bucket, "big")
+    moved: list[int] = []
+    await storage.download(
+        bucket, "big", tmp_path / "known", size=source.stat().st_size, progress=moved.append
+    )
+    await storage.download(bucket, "big", tmp_path / "unknown")
+    assert (tmp_path / "known").read_bytes() == source.read_bytes()
+    assert (tmp_path / "unknown").read_bytes() == source.read_bytes()
+    assert sum(moved) == source.stat().st_size
+    storage.close()
+
+
+async def test_cancelling_a_download_leaves_nothing_behind(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    s3_client(s3).create_bucket(Bucket=bucket)
+    storage = storage_from_env({**s3.env, "KELPIE_S3_DOWNLOAD_RANGE_MB": "1"})
+    await storage.upload(
+        _write(tmp_path / "src" / "big", os.urandom(32 * 1024 * 1024)), bucket, "big"
+    )
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    download = asyncio.create_task(
+        storage.download(
+            bucket,
+            "big",
+            tmp_path / "down" / "big",
+            progress=lambda _: loop.call_soon_threadsafe(started.set),
+        )
+    )
+    await started.wait()
+    download.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await download
+    assert _names(tmp_path / "down") == []
+    storage.close()
+
+
 def test_the_environment_chooses_the_backend(s3: S3Server, tmp_path: Path) -> None:
     local = storage_from_env({"KELPIE_STORAGE_DIR": str(tmp_path)})
     remote = storage_from_env(s3.env)
