@@ -268,7 +268,7 @@ def test_text_no_database_can_store_is_a_422(client: httpx.Client, body: Any, fi
     content = json.dumps(body).encode()
     path = "/jobs/batch" if isinstance(body, list) else "/jobs"
     response = client.post(path, content=content, headers={"Content-Type": "application/json"})
-    assert_error(response, 422, field.replace("\u0000", "\x00"), "NUL")
+    assert_error(response, 422, field, "NUL")
     work = {"machine_id": "m\u0000", "container_group_id": "g"}
     assert_error(client.get("/work", params=work), 422, "machine_id")
     assert_error(client.delete("/jobs/container-groups/g%00"), 422, "container_group_id")
