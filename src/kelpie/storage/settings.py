@@ -51,7 +51,7 @@ class S3Settings:
     profile: str | None = None
     max_attempts: int | None = None
     retry_mode: str = "standard"
-    part_size: int = 16 * MIB
+    part_size: int = 8 * MIB
     download_range_size: int = 64 * MIB
     max_connections: int = 32
 
