@@ -7,6 +7,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class Stopped(Exception):
+    """Blocking work saw its stop event set and gave up; it published nothing."""
+
+
 async def until_stopped(future: "asyncio.Future[T]", stop: Callable[[], None]) -> T:
     """Awaits ``future``; if the caller is cancelled, calls ``stop`` and waits for the work to end.
 

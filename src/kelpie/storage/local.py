@@ -15,15 +15,11 @@ from typing import TypeVar
 
 from kelpie.storage.atomic import is_partial, write_atomically
 from kelpie.storage.base import ObjectInfo, ProgressCallback, StorageError
-from kelpie.storage.cancellation import until_stopped
+from kelpie.storage.cancellation import Stopped, until_stopped
 from kelpie.storage.keys import path_for_key
 
 T = TypeVar("T")
 _COPY_CHUNK = 4 * 1024 * 1024
-
-
-class _Stopped(Exception):
-    """The copy was asked to stop; nothing was published."""
 
 
 def _copy_file(
@@ -36,13 +32,13 @@ def _copy_file(
         with source.open("rb") as reader, temporary.open("wb") as writer:
             while chunk := reader.read(_COPY_CHUNK):
                 if stop.is_set():
-                    raise _Stopped
+                    raise Stopped
                 writer.write(chunk)
                 copied += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
         if stop.is_set():
-            raise _Stopped
+            raise Stopped
 
     write_atomically(destination, copy)
     return copied

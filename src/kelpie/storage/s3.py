@@ -26,7 +26,7 @@ from s3transfer.subscribers import BaseSubscriber
 
 from kelpie.storage.atomic import write_atomically
 from kelpie.storage.base import ObjectInfo, ProgressCallback, StorageError
-from kelpie.storage.cancellation import until_stopped
+from kelpie.storage.cancellation import Stopped, until_stopped
 from kelpie.storage.settings import S3Settings
 
 if TYPE_CHECKING:
@@ -36,10 +36,6 @@ T = TypeVar("T")
 
 _TRANSLATED = (BotoCoreError, ClientError, OSError)
 _READ_CHUNK = 1024 * 1024
-
-
-class _Stopped(Exception):
-    """A download was asked to stop; nothing was published."""
 
 
 def _etag(raw: str | None) -> str | None:
@@ -116,7 +112,7 @@ class S3Storage:
         try:
             for chunk in body.iter_chunks(_READ_CHUNK):
                 if stop.is_set():
-                    raise _Stopped
+                    raise Stopped
                 os.pwrite(fd, chunk, offset)
                 offset += len(chunk)
                 if progress is not None:
@@ -185,7 +181,7 @@ class S3Storage:
                 wait(pending)
         failures = [error for fetched in ranges if (error := fetched.exception()) is not None]
         if failures:
-            raise next((e for e in failures if not isinstance(e, _Stopped)), failures[0])
+            raise next((e for e in failures if not isinstance(e, Stopped)), failures[0])
 
     def _put_if_small(
         self, source: Path, bucket: str, key: str, progress: ProgressCallback | None
