@@ -78,7 +78,7 @@ async def test_a_file_written_slowly_is_uploaded_once_when_stable(
     recording = RecordingStorage(local_storage)
     path = tmp_path / "state" / "checkpoint.bin"
     async with _during(
-        recording, bucket, tmp_path, stability_check_ms=100, max_wait_ms=30_000
+        recording, bucket, tmp_path, stability_check_ms=150, max_wait_ms=30_000
     ) as during:
         with path.open("wb") as writer:
             for chunk in range(20):
