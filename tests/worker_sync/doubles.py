@@ -24,6 +24,8 @@ class RecordingStorage:
     """Keys whose uploads silently store only half the file, as a faulty store might."""
     lose_once: set[str] = field(default_factory=set)
     """Keys whose first upload silently vanishes."""
+    overwrite_once: set[str] = field(default_factory=set)
+    """Keys whose first upload is replaced at once by other bytes of the same size."""
     refuse: set[str] = field(default_factory=set)
     """Keys whose uploads fail, as if the store answered errors."""
     uploads: list[tuple[str, bytes]] = field(default_factory=list)
@@ -65,14 +67,20 @@ class RecordingStorage:
                 with tempfile.TemporaryDirectory() as folder:
                     half = Path(folder, "half")
                     await asyncio.to_thread(half.write_bytes, content[: len(content) // 2])
-                    await self.inner.upload(half, bucket, key)
+                    stored = await self.inner.upload(half, bucket, key)
             else:
-                await self.inner.upload(source, bucket, key, progress=progress)
+                stored = await self.inner.upload(source, bucket, key, progress=progress)
             if key in self.lose_once:
                 self.lose_once.discard(key)
                 await self.inner.delete(bucket, key)
+            if key in self.overwrite_once:
+                self.overwrite_once.discard(key)
+                with tempfile.TemporaryDirectory() as folder:
+                    other = Path(folder, "other")
+                    await asyncio.to_thread(other.write_bytes, bytes(255 - b for b in content))
+                    await self.inner.upload(other, bucket, key)
             self.uploads.append((key, content))
-            return ObjectInfo(key, len(content))
+            return stored
         except asyncio.CancelledError:
             self.cancelled.append(key)
             raise

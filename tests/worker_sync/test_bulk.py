@@ -168,6 +168,18 @@ async def test_verification_uploads_again_what_vanished(
     assert await stored(s3_storage, bucket, "out/", tmp_path) == TREE
 
 
+async def test_verification_uploads_again_what_was_replaced_by_other_bytes(
+    s3_storage: Storage, bucket: str, tmp_path: Path
+) -> None:
+    recording = RecordingStorage(s3_storage, overwrite_once={"out/a/one.txt"})
+    write_tree(tmp_path / "out", TREE)
+    await upload_all(
+        recording, [config(bucket, "out/", "out", "upload")], tmp_path, False, settings=FAST
+    )
+    assert recording.started.count("out/a/one.txt") == 2
+    assert await stored(s3_storage, bucket, "out/", tmp_path) == TREE
+
+
 async def test_verification_fails_the_sync_when_an_object_stays_short(
     storage: Storage, bucket: str, tmp_path: Path
 ) -> None:

@@ -1,9 +1,12 @@
 """Whole folders at once: ``sync.before`` downloads and ``sync.after`` uploads.
 
 Uploads are verified by listing each prefix afterwards: every object must be there with the
-size we sent (and, for objects stored in one part, the MD5 ETag of what we sent). The
-original logged upload errors and reported ``completed`` anyway; here anything still missing
-after a second round is a ``SyncError``, so the worker reports ``failed`` instead.
+size we sent and the ETag the store answered our upload with (for a single-part upload to
+S3, the MD5 of what it received; the request also carried a CRC32 that S3 checked). We do
+not compare with an MD5 of our own: on SSE-KMS buckets ETags are not MD5s, and every upload
+would look wrong. The original logged upload errors and reported ``completed`` anyway; here
+anything still missing after a second round is a ``SyncError``, so the worker reports
+``failed`` instead.
 """
 
 import asyncio
@@ -137,7 +140,7 @@ async def download_all(
 
 
 def _unverified(sent: Sequence[Uploaded], stored: list[ObjectInfo]) -> list[Uploaded]:
-    """What is not in storage as we sent it: missing, another size, or another single-part MD5."""
+    """What is not in storage as we sent it: missing, another size, or another ETag."""
     by_key = {info.key: info for info in stored}
     wrong = []
     for item in sent:
@@ -145,12 +148,7 @@ def _unverified(sent: Sequence[Uploaded], stored: list[ObjectInfo]) -> list[Uplo
         if (
             found is None
             or found.size != item.size
-            or (
-                item.md5 is not None
-                and found.etag is not None
-                and "-" not in found.etag
-                and found.etag != item.md5
-            )
+            or (item.etag is not None and found.etag is not None and found.etag != item.etag)
         ):
             wrong.append(item)
     return wrong

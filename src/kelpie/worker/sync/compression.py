@@ -1,7 +1,6 @@
-"""Gzip on the way up, gunzip on the way down, and the MD5 that S3 shows as a single-part ETag."""
+"""Gzip on the way up, gunzip on the way down."""
 
 import gzip
-import hashlib
 import os
 import shutil
 import tempfile
@@ -14,26 +13,15 @@ from kelpie.worker.sync.paths import GZIP_SUFFIX
 _CHUNK = 1024 * 1024
 GZIP_LEVEL = 6
 """zlib's own default: most of level 9's ratio at several times its speed."""
-MD5_LIMIT = 64 * 1024 * 1024
-"""Files up to this size get their MD5 checked against the store's ETag after upload."""
 
 
 @dataclass(frozen=True)
 class PreparedUpload:
-    """What goes to storage for one file: its bytes (maybe a gzip copy) and what to verify."""
+    """What goes to storage for one file: the file itself or a gzip copy of it."""
 
     source: Path
     size: int
-    md5: str | None
     temporary: bool
-
-
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as reader:
-        while chunk := reader.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def prepare_upload(path: Path, compression: bool) -> PreparedUpload:
@@ -42,8 +30,7 @@ def prepare_upload(path: Path, compression: bool) -> PreparedUpload:
     The gzip header carries no name and no time, so equal content gives an equal object.
     """
     if not compression:
-        size = path.stat().st_size
-        return PreparedUpload(path, size, file_md5(path) if size <= MD5_LIMIT else None, False)
+        return PreparedUpload(path, path.stat().st_size, False)
     handle, name = tempfile.mkstemp(prefix="kelpie-", suffix=GZIP_SUFFIX)
     compressed = Path(name)
     try:
@@ -55,10 +42,7 @@ def prepare_upload(path: Path, compression: bool) -> PreparedUpload:
             ) as writer,
         ):
             shutil.copyfileobj(reader, writer, _CHUNK)
-        size = compressed.stat().st_size
-        return PreparedUpload(
-            compressed, size, file_md5(compressed) if size <= MD5_LIMIT else None, True
-        )
+        return PreparedUpload(compressed, compressed.stat().st_size, True)
     except BaseException:
         compressed.unlink(missing_ok=True)
         raise

@@ -23,7 +23,8 @@ class Uploaded:
 
     key: str
     size: int
-    md5: str | None
+    etag: str | None
+    """The ETag the store answered our upload with, when it gives one."""
 
 
 def _discard_temporary(preparing: "asyncio.Future[PreparedUpload]") -> None:
@@ -52,7 +53,7 @@ async def upload_file(
         raise
     try:
         with tracker.track("upload", bucket, key, str(path), prepared.size) as transfer:
-            await with_retries(
+            stored = await with_retries(
                 lambda: storage.upload(prepared.source, bucket, key, progress=transfer.add),
                 f"uploading {path} to {bucket}/{key}",
                 settings,
@@ -60,7 +61,7 @@ async def upload_file(
     finally:
         if prepared.temporary:
             prepared.source.unlink(missing_ok=True)
-    return Uploaded(key, prepared.size, prepared.md5)
+    return Uploaded(key, prepared.size, stored.etag)
 
 
 async def download_object(
