@@ -11,7 +11,9 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
     """One API server per test module and backend; tests keep apart by using their own users."""
     folder = tmp_path_factory.mktemp(f"api-{request.param}")
     with database(request.param, folder) as url, api_server(url, folder) as running:

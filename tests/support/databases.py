@@ -25,7 +25,9 @@ def postgres_base_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if url:
         return url
-    message = f"PostgreSQL tests need {POSTGRES_ENV}, e.g. postgresql+asyncpg://postgres@127.0.0.1/test"
+    message = (
+        f"PostgreSQL tests need {POSTGRES_ENV}, e.g. postgresql+asyncpg://postgres@127.0.0.1/test"
+    )
     if os.environ.get("KELPIE_REQUIRE_POSTGRES"):
         pytest.fail(message)
     pytest.skip(message)

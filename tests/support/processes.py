@@ -41,7 +41,11 @@ def start(
     full_env = {**os.environ, **env}
     with log.open("ab") as out:
         return subprocess.Popen(
-            args, env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+            args,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
             start_new_session=True,
         )
 

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import Request
 
 from kelpie.api.errors import ApiError
+from kelpie.jobs.models import INT32_MAX as INT_LIMIT
 
 TEXT_RULE = "text must not contain NUL characters or unpaired surrogates"
-INT_LIMIT = 2**31 - 1
 INT_RULE = f"integer must be between {-INT_LIMIT - 1} and {INT_LIMIT}"
 
 

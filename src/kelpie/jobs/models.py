@@ -28,6 +28,9 @@ from kelpie.jobs.timestamps import format_timestamp
 Direction = Literal["download", "upload"]
 NonEmpty = Annotated[StrictStr, Field(min_length=1)]
 
+INT32_MAX = 2**31 - 1
+"""The largest count or interval both databases store in an integer column."""
+
 LEGACY_FIELDS = (
     "input_bucket",
     "input_prefix",
@@ -129,8 +132,8 @@ class JobSubmission(BaseModel):
     command: NonEmpty
     arguments: list[StrictStr] = Field(default_factory=list)
     environment: dict[str, StrictStr] = Field(default_factory=dict)
-    max_failures: StrictInt = Field(default=3, ge=1)
-    heartbeat_interval: StrictInt = Field(default=30, ge=1)
+    max_failures: StrictInt = Field(default=3, ge=1, le=INT32_MAX)
+    heartbeat_interval: StrictInt = Field(default=30, ge=1, le=INT32_MAX)
     container_group_id: NonEmpty
     webhook: AnyUrl | None = None
     compression: StrictBool = False
@@ -208,6 +211,10 @@ class Job(BaseModel):
         else:
             for name in LEGACY_FIELDS:
                 del body[name]
+            for configs in body["sync"].values():
+                for config in configs:
+                    if config["pattern"] is None:
+                        del config["pattern"]
         return body
 
 
