@@ -38,9 +38,9 @@ def read_int(environ: Mapping[str, str], name: str, default: int, minimum: int =
 class S3Settings:
     """Uploads go in parts of ``part_size``; downloads in ranges of ``download_range_size``.
 
-    Ranges are larger than parts because some stores (moto, several gateways) read the whole
-    object for every ranged GET, so many small ranges cost far more than a few large ones;
-    on AWS S3 a few streams per file of this size still fill the link.
+    Ranges are larger than parts because some stores (moto, for one) read the whole object
+    for every ranged GET, so many small ranges cost far more than a few large ones; on AWS
+    S3 a few streams per file of this size still fill the link.
     """
 
     endpoint_url: str | None = None
