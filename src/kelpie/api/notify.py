@@ -1,13 +1,17 @@
 """Carries "work appeared" between API processes over one PostgreSQL, with LISTEN/NOTIFY.
 
 Each process keeps one connection that listens and one that sends. Announcements are
-coalesced: under load, many submits leave in one ``pg_notify`` statement. A lost connection is
+coalesced: under load, many submits leave in one ``pg_notify`` statement, one payload per key
+with the number of jobs announced, so that other processes wake that many waiters; a process
+ignores its own payloads (it woke its waiters already). A lost connection is
 reopened; announcements missed meanwhile are covered by the long polls' periodic database
 check, so a notification is a shortcut, never the only way work is found.
 """
 
 import asyncio
 import logging
+import secrets
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -27,10 +31,11 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 class PostgresNotifier:
-    def __init__(self, database_url: str, on_notify: Callable[[str], None]) -> None:
+    def __init__(self, database_url: str, on_notify: Callable[[str, int], None]) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._on_notify = on_notify
-        self._pending: set[str] = set()
+        self._origin = secrets.token_hex(8)
+        self._pending: Counter[str] = Counter()
         self._has_pending = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -46,12 +51,14 @@ class PostgresNotifier:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
-    def announce(self, digest: str) -> None:
-        self._pending.add(digest)
+    def announce(self, digest: str, count: int) -> None:
+        self._pending[digest] += count
         self._has_pending.set()
 
     def _received(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
-        self._on_notify(str(payload))
+        origin, digest, count = str(payload).split(" ")
+        if origin != self._origin:
+            self._on_notify(digest, int(count))
 
     async def _listen(self) -> None:
         while True:
@@ -78,14 +85,15 @@ class PostgresNotifier:
             while True:
                 await self._has_pending.wait()
                 self._has_pending.clear()
-                digests, self._pending = sorted(self._pending), set()
+                payloads = [f"{self._origin} {key} {n}" for key, n in sorted(self._pending.items())]
+                self._pending = Counter()
                 try:
                     if connection is None or connection.is_closed():
                         connection = await asyncpg.connect(self._dsn)
                     await connection.execute(
-                        "SELECT pg_notify($1, digest) FROM unnest($2::text[]) AS digest",
+                        "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
                         CHANNEL,
-                        digests,
+                        payloads,
                     )
                 except (OSError, asyncpg.PostgresError) as exc:
                     logger.warning("could not announce new work to other processes: %s", exc)

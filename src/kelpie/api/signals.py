@@ -9,7 +9,8 @@ Three paths lead to a wake-up, fastest first:
   on SQLite, a notification lost with its connection.
 
 The periodic check is shared by all the long polls on a key, so a thousand idle workers of
-one group cost one small query per interval, not a thousand.
+one group cost one small query per interval, not a thousand; it wakes a few of them
+(``WAKE_AFTER_CHECK``), and each that wins a job wakes another (see ``kelpie.api.waker``).
 """
 
 import asyncio
@@ -22,6 +23,9 @@ from kelpie.store.errors import StoreError
 from kelpie.store.jobs import JobStore
 
 logger = logging.getLogger("kelpie.api.signals")
+
+WAKE_AFTER_CHECK = 4
+"""Waiters of a key woken when the periodic check finds work nobody announced."""
 
 
 class WorkSignals:
@@ -50,11 +54,12 @@ class WorkSignals:
         if self._notifier is not None:
             await self._notifier.stop()
 
-    def announce(self, key: WorkKey) -> None:
-        """Work for ``key`` may be claimable now: wake waiters here and in other processes."""
-        self.waker.wake(key.digest)
+    def announce(self, key: WorkKey, count: int = 1) -> None:
+        """``count`` jobs for ``key`` may be claimable now: wake as many waiters here, and in
+        each other process."""
+        self.waker.wake(key.digest, count)
         if self._notifier is not None:
-            self._notifier.announce(key.digest)
+            self._notifier.announce(key.digest, count)
 
     async def _poll(self, store: JobStore) -> None:
         while True:
@@ -62,7 +67,7 @@ class WorkSignals:
             for key in self.waker.watched():
                 try:
                     if await store.has_claimable(key.user_id, key.container_group_id):
-                        self.waker.wake(key.digest)
+                        self.waker.wake(key.digest, WAKE_AFTER_CHECK)
                 except StoreError as exc:
                     logger.warning("checking for unannounced work failed: %s", exc)
                 except Exception:  # the check must outlive a bug, or long polls go deaf

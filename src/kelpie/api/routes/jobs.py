@@ -1,5 +1,6 @@
 """What users do with their jobs: submit, list, read, cancel, purge, read the history."""
 
+from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
@@ -22,8 +23,8 @@ Batch = Annotated[
 
 
 def _announce(signals: Signals, user_id: str, jobs: list[Job]) -> None:
-    for group in {job.container_group_id for job in jobs}:
-        signals.announce(WorkKey(user_id, group))
+    for group, count in Counter(job.container_group_id for job in jobs).items():
+        signals.announce(WorkKey(user_id, group), count)
 
 
 @router.post("/jobs", status_code=202, response_model=Job)

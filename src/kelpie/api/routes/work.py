@@ -5,6 +5,7 @@ that is the fencing that keeps a machine which lost its lease from touching the 
 """
 
 import asyncio
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse
 from kelpie.api.auth import CurrentUser
 from kelpie.api.responses import JOB_DOC, JobId, job_response
 from kelpie.api.state import Signals, Store
-from kelpie.api.waker import WorkKey
+from kelpie.api.waker import WAKE_AFTER_WIN, WorkKey
 from kelpie.jobs import Job, JobStatus, WorkerReport
 
 router = APIRouter(tags=["work"])
@@ -38,23 +39,27 @@ async def take_work(
     A long poll answers as soon as a job it may take is queued, and ``[]`` at once when the
     server is stopping.
     """
+    if wait == 0:  # nothing to wait for, so no wake-up to take from a waiting poll
+        job = await store.claim(user.id, container_group_id, machine_id)
+        return JSONResponse([] if job is None else [job.to_wire()])
     waker = signals.waker
     key = WorkKey(user.id, container_group_id)
     deadline = asyncio.get_running_loop().time() + wait
+    was_woken = False
     while True:
         with waker.watch(key) as woken:
             job = await store.claim(user.id, container_group_id, machine_id)
-            if job is not None:
-                return JSONResponse([job.to_wire()])
             remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or waker.closed:
+            if job is None and remaining > 0 and not waker.closed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), remaining)
+            if job is None and waker.closed:
                 return JSONResponse([])
-            try:
-                await asyncio.wait_for(woken.wait(), remaining)
-            except TimeoutError:
-                return JSONResponse([])
-        if waker.closed or await request.is_disconnected():
-            return JSONResponse([])
+            if job is not None or not woken.is_set() or await request.is_disconnected():
+                if woken.is_set() or (job is not None and was_woken):  # there may be more
+                    waker.wake(key.digest, WAKE_AFTER_WIN)
+                return JSONResponse([] if job is None else [job.to_wire()])
+        was_woken = True
 
 
 @router.post("/jobs/{job_id}/heartbeat", responses=JOB_DOC)
