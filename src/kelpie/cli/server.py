@@ -1,5 +1,6 @@
 """``kelpie server``: the coordination API."""
 
+import asyncio
 import logging
 from typing import Annotated
 
@@ -23,11 +24,22 @@ def server(
     from kelpie.api.server import serve  # FastAPI and uvicorn load only for this command
 
     settings = load_settings(host=host, port=port)
+    _use_uvloop()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     run_with_store(settings, lambda store: serve(settings, store))
+
+
+def _use_uvloop() -> None:
+    """uvloop's event loop where it is installed (``uvicorn[standard]``): the server's own
+    loop, since it runs ``uvicorn.Server`` inside it rather than through ``uvicorn.run``."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def register(app: typer.Typer) -> None:
