@@ -216,12 +216,22 @@ async def busy_worker(
 
 
 async def idle_worker(
-    client: httpx.AsyncClient, group: str, stop: asyncio.Event, herd: Measured
+    client: httpx.AsyncClient,
+    group: str,
+    connected: asyncio.Semaphore,
+    stop: asyncio.Event,
+    herd: Measured,
 ) -> None:
     """Long-polls until ``stop``; a job it wins is finished (and counted) like a busy one's."""
     timer = Timer(Measured())  # its own latencies are the wait, not a measure
     machine = f"idle-{secrets.token_hex(4)}"
-    params = {"machine_id": machine, "container_group_id": group, "wait": IDLE_WAIT}
+    params = {"machine_id": machine, "container_group_id": group, "wait": 0}
+    for _ in range(60):  # until its connection is up
+        if await timer.request(client, "poll", "GET", "/work", params=params) is not None:
+            break
+        await asyncio.sleep(0.5)
+    connected.release()
+    params["wait"] = IDLE_WAIT
     while not stop.is_set():
         taken = await timer.request(client, "poll", "GET", "/work", params=params)
         jobs = [] if taken is None else taken.json()
@@ -229,6 +239,19 @@ async def idle_worker(
             herd.cycles += 1
         elif taken is None:
             await asyncio.sleep(0.5)
+
+
+async def settle(client: httpx.AsyncClient, quick: float = 0.1, patience: float = 30.0) -> None:
+    """Waits until the server answers quickly again: every long poll has made its first claim
+    and is waiting."""
+    await asyncio.sleep(1.0)
+    deadline = time.perf_counter() + patience
+    in_a_row = 0
+    while in_a_row < 5 and time.perf_counter() < deadline:
+        start = time.perf_counter()
+        await client.get("/healthz")
+        in_a_row = in_a_row + 1 if time.perf_counter() - start < quick else 0
+        await asyncio.sleep(0.1)
 
 
 async def measure_phase(
@@ -250,11 +273,14 @@ async def measure_phase(
     ):
         pollers = []
         if group is not None and idle:
+            connected = asyncio.Semaphore(0)
             pollers = [
-                asyncio.create_task(idle_worker(idle_client, group, stop, measured))
+                asyncio.create_task(idle_worker(idle_client, group, connected, stop, measured))
                 for _ in range(idle)
             ]
-            await asyncio.sleep(max(3.0, idle / 250))  # every poll connected and waiting
+            for _ in range(idle):
+                await connected.acquire()
+            await settle(client)
         start = time.perf_counter()
         until = start + seconds
         await asyncio.gather(
