@@ -23,6 +23,7 @@ from tests.support.servers import S3Server
 HEARTBEAT_INTERVAL = 2
 STATE_SAVING_INTERVAL = 2.0
 MIN_STRIKES = 20
+MAX_STRIKES = 30
 
 
 def checkpoint_upload_s(environ: dict[str, str], folder: Path) -> float:
@@ -51,11 +52,17 @@ def storm(s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoR
         folder=tmp_path_factory.mktemp("platform"),
         jobs=5,
         workers=3,
-        steps=400,
+        steps=700,
         step_time_s=0.1,
         save_interval_s=STATE_SAVING_INTERVAL,
         heartbeat_interval=HEARTBEAT_INTERVAL,
-        chaos=ChaosSettings(min_interval_s=0.2, max_interval_s=1.0, seed=seed),
+        chaos=ChaosSettings(
+            min_interval_s=0.2,
+            max_interval_s=0.8,
+            min_hold_s=2.0,
+            max_strikes=MAX_STRIKES,
+            seed=seed,
+        ),
         timeout_s=150,
         environ={**os.environ, **s3.env},
     )
@@ -73,22 +80,25 @@ def test_every_job_completes_exactly_once_through_the_storm(storm: tuple[DemoRes
         f"seed {seed}: {len(hard)} hard, {len(graceful)} graceful"
     )
     # completed, exact sums, one holder at a time (takeovers only from dead machines), resumes
-    assert result.problems == [], f"seed {seed}"
+    assert result.problems == [], f"seed {seed}: {result.problems}"
     assert all(report.status == "completed" for report in result.reports)
 
 
-def test_every_interruption_in_the_events_is_one_the_storm_made(
+def test_every_interruption_in_the_events_lost_a_machine_the_storm_struck(
     storm: tuple[DemoResult, int],
 ) -> None:
+    """No machine the storm left alone lost a job (no takeover from a slow but live worker).
+
+    Machines, not (kind, machine) pairs: a worker struck gracefully while it was between jobs
+    may still get a job from its last long poll as it exits, and lose it by a takeover.
+    """
     result, seed = storm
-    struck = {(strike.kind, strike.machine_id) for strike in result.strikes}
+    struck = {strike.machine_id for strike in result.strikes}
 
-    seen = [
-        (each.kind, each.machine_id) for report in result.reports for each in report.interruptions
-    ]
+    lost_by = [each.machine_id for report in result.reports for each in report.interruptions]
 
-    assert seen, f"seed {seed}: no interruption reached a job"
-    assert set(seen) <= struck, f"seed {seed}: interruptions nobody made: {set(seen) - struck}"
+    assert lost_by, f"seed {seed}: no interruption reached a job"
+    assert set(lost_by) <= struck, f"seed {seed}: machines nobody struck: {set(lost_by) - struck}"
 
 
 def test_time_lost_per_interruption_is_bounded(

@@ -51,7 +51,7 @@ def test_a_clean_history_of_releases_and_takeovers_passes() -> None:
         event(6, EventKind.COMPLETED, 20, "c"),
     ]
 
-    assert lease_problems("j", events, heartbeat_interval=2, killed={"b": at(8)}) == []
+    assert lease_problems("j", events, heartbeat_interval=2, ended={"b": at(8)}) == []
 
 
 def test_a_take_while_another_machine_holds_the_job_is_caught() -> None:
@@ -73,10 +73,11 @@ def test_a_takeover_before_the_holder_was_silent_for_two_intervals_is_caught() -
 def test_a_takeover_from_a_machine_still_alive_is_caught() -> None:
     events = [event(1, EventKind.TAKEN, 0, "a"), takeover(2, 10, "b", previous="a", beat=1)]
 
-    assert lease_problems("j", events, 2, killed={}) == [
-        "j: event 2 (taken_over by b): a was not dead when the job was taken over"
+    assert lease_problems("j", events, 2, ended={}) == [
+        "j: event 2 (taken_over by b): a was still running when it was taken over"
     ]
-    assert lease_problems("j", events, 2, killed={"a": at(11)}) != []
+    assert lease_problems("j", events, 2, ended={"a": at(11)}) != []
+    assert lease_problems("j", events, 2, ended={"a": at(9)}) == []
 
 
 def test_a_takeover_naming_the_wrong_holder_and_an_end_by_a_non_holder_are_caught() -> None:

@@ -13,6 +13,7 @@ lost would measure the queue rather than the interruption.
 import asyncio
 import contextlib
 import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,11 @@ class ChaosSettings:
     max_interval_s: float = 3.0
     hard_share: float = 0.5
     """The share of strikes that are hard kills."""
+    min_hold_s: float = 3.0
+    """A worker is struck only once it has held its job this long, so that every job makes
+    progress (a checkpoint) between strikes, however many strike it."""
+    max_strikes: int | None = None
+    """Strikes after which the storm ends (``None``: it lasts until the jobs end)."""
     seed: int | None = None
 
 
@@ -86,6 +92,7 @@ class Chaos:
         self._settings = settings
         self._rng = random.Random(settings.seed)
         self._striking: set[asyncio.Task[None]] = set()
+        self._first_seen: dict[tuple[str, str], float] = {}
         self.strikes: list[Strike] = []
 
     def count(self, kind: InterruptionKind) -> int:
@@ -95,7 +102,7 @@ class Chaos:
         """Strikes at random intervals until ``until`` is set, then lets running strikes end."""
         settings = self._settings
         try:
-            while not until.is_set():
+            while not until.is_set() and not self._spent():
                 pause = self._rng.uniform(settings.min_interval_s, settings.max_interval_s)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(until.wait(), pause)
@@ -104,13 +111,29 @@ class Chaos:
                     found = await targets(self._client, self._pool, self._group)
                 except ApiError:
                     continue
-                choice = choose(found, self._rng, settings.hard_share)
+                choice = choose(self._held_long_enough(found), self._rng, settings.hard_share)
                 if choice is not None:
                     task = asyncio.create_task(self._strike(*choice))
                     self._striking.add(task)
                     task.add_done_callback(self._striking.discard)
         finally:
             await asyncio.gather(*list(self._striking), return_exceptions=True)
+
+    def _spent(self) -> bool:
+        limit = self._settings.max_strikes
+        return limit is not None and len(self.strikes) + len(self._striking) >= limit
+
+    def _held_long_enough(self, found: list[Target]) -> list[Target]:
+        """Targets that have held their job ``min_hold_s`` since chaos first saw them hold it."""
+        now = time.monotonic()
+        for target in found:
+            self._first_seen.setdefault((target.machine_id, target.job_id), now)
+        return [
+            target
+            for target in found
+            if now - self._first_seen[(target.machine_id, target.job_id)]
+            >= self._settings.min_hold_s
+        ]
 
     async def _strike(self, target: Target, kind: InterruptionKind) -> None:
         hard = kind is InterruptionKind.HARD

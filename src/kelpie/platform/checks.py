@@ -33,7 +33,7 @@ def lease_problems(
     job: str,
     events: Sequence[JobEvent],
     heartbeat_interval: int,
-    killed: dict[str, datetime] | None = None,
+    ended: dict[str, datetime] | None = None,
 ) -> list[str]:
     """Replays the events and checks that no two machines ever held the job at once.
 
@@ -41,8 +41,8 @@ def lease_problems(
     attempt or end, or until another machine takes it over. So: a ``taken`` finds nobody
     holding it; a ``taken_over`` names the machine that held it, and came only after that
     machine had been silent for two heartbeat intervals; only the holder ends a hold. Given
-    ``killed`` (machine -> when it was hard-killed), a takeover must also come from a machine
-    that was dead by then: a takeover from a live machine means it was still running the job.
+    ``ended`` (machine -> when its process was gone), a takeover must also come after the
+    holder's end: a takeover from a live machine means two machines were running the job.
     """
     problems: list[str] = []
     holder: str | None = None
@@ -60,8 +60,8 @@ def lease_problems(
             beat = event.detail.get(PREVIOUS_HEARTBEAT)
             if not isinstance(beat, str) or event.at - parse_timestamp(beat) < stale_after:
                 problems.append(f"{where}: {previous} was not silent for {stale_after} ({beat})")
-            if killed is not None and (holder not in killed or killed[holder] > event.at):
-                problems.append(f"{where}: {holder} was not dead when the job was taken over")
+            if ended is not None and (holder not in ended or ended[holder] > event.at):
+                problems.append(f"{where}: {holder} was still running when it was taken over")
             holder = event.machine_id
         elif event.kind in RELEASES:
             if event.machine_id != holder:

@@ -28,7 +28,7 @@ from kelpie.platform.checks import lease_problems, output_problems, resume_probl
 from kelpie.platform.local import LocalPlatform, PlatformError
 from kelpie.platform.settings import PlatformSettings
 from kelpie.platform.status import Snapshot, snapshot
-from kelpie.report import InterruptionKind, JobReport, job_report
+from kelpie.report import JobReport, job_report
 from kelpie.storage import S3Settings, Storage, StorageError, storage_from_env
 
 BUCKET = "transcripts"
@@ -247,6 +247,7 @@ async def run_demo(settings: DemoSettings, observe: Observer | None = None) -> D
                     if striking is not None:
                         await striking
                 histories = await fetch_histories(platform.client, [job.id for job in jobs])
+            gone = dict(platform.pool.ended)
             outputs = {
                 job.id: await read_object(storage, f"{job.prefix}output/sum.txt", scratch)
                 for job in jobs
@@ -260,16 +261,11 @@ async def run_demo(settings: DemoSettings, observe: Observer | None = None) -> D
     strikes = chaos.strikes if chaos else []
     now = datetime.now(UTC)
     reports = [job_report(history.job, history.events, now) for history in histories]
-    killed = {
-        strike.machine_id: strike.at for strike in strikes if strike.kind is InterruptionKind.HARD
-    }
     problems: list[str] = []
     for job, final, history, report in zip(jobs, ended, histories, reports, strict=True):
         if final.status.value != "completed":
             problems.append(f"{job.name}: ended {final.status.value}, not completed")
         problems += output_problems(job.name, job.start, job.end, outputs[job.id])
-        problems += lease_problems(
-            job.name, history.events, settings.heartbeat_interval, killed if chaos else None
-        )
+        problems += lease_problems(job.name, history.events, settings.heartbeat_interval, gone)
         problems += resume_problems(job.name, len(report.interruptions), logs[job.id])
     return DemoResult(jobs, histories, reports, strikes, outputs, logs, problems)

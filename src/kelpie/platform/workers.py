@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,8 @@ class WorkerPool:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.ended: dict[str, datetime] = {}
+        """Machine id -> when its worker process was seen gone (UTC), for every worker."""
 
     @property
     def slots(self) -> list[Slot]:
@@ -212,6 +215,7 @@ class WorkerPool:
 
     def _record_exit(self, slot: Slot, worker: WorkerProcess) -> None:
         """Notes how it ended and drops its folder: a replacement never reuses a machine's."""
+        self.ended[worker.machine_id] = datetime.now(UTC)
         shutil.rmtree(worker.folder, ignore_errors=True)
         slot.last_exit = describe_exit(worker.process.returncode, worker.reason)
         if worker.reason is None:
