@@ -29,7 +29,7 @@ class ChaosSettings:
     max_interval_s: float = 3.0
     hard_share: float = 0.5
     """The share of strikes that are hard kills."""
-    min_hold_s: float = 3.0
+    min_hold_s: float = 2.0
     """A worker is struck only once it has held its job this long, so that every job makes
     progress (a checkpoint) between strikes, however many strike it."""
     max_strikes: int | None = None

@@ -42,7 +42,7 @@ class DemoSettings:
     folder: Path = Path(".kelpie-demo")
     jobs: int = 5
     workers: int = 3
-    steps: int = 300
+    steps: int = 500
     """Integers the longest job sums (see ``demo_jobs``)."""
     step_time_s: float = 0.1
     save_interval_s: float = 1.0
