@@ -82,15 +82,24 @@ class Up:
         return self.process.wait(timeout=40)
 
 
+def stop(running: Up) -> None:
+    """Ctrl-C, as a user would: a SIGKILL would leave the API and workers (own sessions) behind."""
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGINT)
+        try:
+            running.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            running.process.kill()
+            running.process.wait()
+
+
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
     running = Up(tmp_path / ".kelpie")
     try:
         yield running
     finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
+        stop(running)
 
 
 def series_sum_job(container_group_id: str) -> dict[str, Any]:
@@ -164,7 +173,6 @@ def test_a_second_start_keeps_the_users_key(tmp_path: Path) -> None:
             keys.append(running.credentials()["api_key"])
             assert running.interrupt() == 0
         finally:
-            if running.process.poll() is None:
-                running.process.kill()
+            stop(running)
 
     assert keys[0] == keys[1]
