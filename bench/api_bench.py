@@ -33,7 +33,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KEY_HEADER = "X-Kelpie-Key"
 ENDPOINTS = ("submit", "take", "heartbeat", "complete")
 IDLE_WAIT = 30
+POLLS_PER_CLIENT = 20
 PHASES = ("busy", "idle", "herd")
 
 
@@ -261,22 +262,36 @@ async def measure_phase(
     group = busy_group if idle_group == "same" else idle_group
     headers = {KEY_HEADER: token}
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    idle_limits = httpx.Limits(max_connections=idle + 10, max_keepalive_connections=idle + 10)
-    timeout = httpx.Timeout(IDLE_WAIT + 30)
     measured = Measured()
     stop = asyncio.Event()
     async with (
         httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client,
-        httpx.AsyncClient(
-            base_url=base, headers=headers, limits=idle_limits, timeout=timeout
-        ) as idle_client,
+        AsyncExitStack() as stack,
     ):
         pollers = []
         if group is not None and idle:
+            # small pools: httpx scans every connection of a pool on each request, so one pool
+            # of 1,000 connections made the load generator, not the server, the bottleneck
+            idle_limits = httpx.Limits(max_connections=POLLS_PER_CLIENT)
+            idle_clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=base,
+                        headers=headers,
+                        limits=idle_limits,
+                        timeout=httpx.Timeout(IDLE_WAIT + 30),
+                    )
+                )
+                for _ in range(0, idle, POLLS_PER_CLIENT)
+            ]
             connected = asyncio.Semaphore(0)
             pollers = [
-                asyncio.create_task(idle_worker(idle_client, group, connected, stop, measured))
-                for _ in range(idle)
+                asyncio.create_task(
+                    idle_worker(
+                        idle_clients[n // POLLS_PER_CLIENT], group, connected, stop, measured
+                    )
+                )
+                for n in range(idle)
             ]
             for _ in range(idle):
                 await connected.acquire()
