@@ -28,13 +28,13 @@ def _existing(value: str, what: str) -> str:
     return value
 
 
-def _job_id(job_id: str) -> str:
+async def _job_id(job_id: str) -> str:
     return _existing(job_id, "job")
 
 
-def _user_id(user_id: str) -> str:
+async def _user_id(user_id: str) -> str:
     return _existing(user_id, "user")
 
 
-JobId = Annotated[str, Depends(_job_id)]
+JobId = Annotated[str, Depends(_job_id)]  # coroutines: see kelpie.api.state
 UserId = Annotated[str, Depends(_user_id)]
