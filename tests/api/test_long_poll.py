@@ -148,6 +148,29 @@ def test_a_long_poll_on_another_process_is_woken_too(
     assert latency < bound, f"the other process answered {latency:.3f} s after the submit"
 
 
+def test_a_job_claimed_for_a_poller_that_left_is_released_at_once(
+    server: ApiServer, user: User
+) -> None:
+    """A worker stopped while its long poll waited must not hold the job it was woken for."""
+    group = new_group()
+    with server.client(user) as api:
+        params = {"machine_id": "gone", "container_group_id": group, "wait": 20}
+        with pytest.raises(httpx.ReadTimeout):
+            api.get("/work", params=params, timeout=httpx.Timeout(10, read=SETTLE))
+        job = submit(api, group)
+        deadline = time.monotonic() + 5
+        kinds: list[str] = []
+        while "released" not in kinds and time.monotonic() < deadline:
+            time.sleep(0.1)
+            kinds = [
+                event["kind"] for event in api.get(f"/jobs/{job['id']}/events").json()["events"]
+            ]
+        assert kinds == ["submitted", "taken", "released"]
+        taken = take(api, group, "next-machine")
+    assert taken is not None
+    assert taken["id"] == job["id"]
+
+
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time a process has used so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -58,8 +58,18 @@ async def take_work(
             if job is not None or not woken.is_set() or await request.is_disconnected():
                 if woken.is_set() or (job is not None and was_woken):  # there may be more
                     waker.wake(key.digest, WAKE_AFTER_WIN)
+                if job is not None and await request.is_disconnected():
+                    await _give_back(job, machine_id, store, signals)
+                    job = None
                 return JSONResponse([] if job is None else [job.to_wire()])
         was_woken = True
+
+
+async def _give_back(job: Job, machine_id: str, store: Store, signals: Signals) -> None:
+    """The poller left while its claim ran (its worker is shutting down): release the job at
+    once rather than let it wait two heartbeat intervals for a takeover."""
+    await store.release(job.user_id, job.id, machine_id, job.container_group_id)
+    signals.announce(WorkKey(job.user_id, job.container_group_id))
 
 
 @router.post("/jobs/{job_id}/heartbeat", responses=JOB_DOC)
