@@ -18,7 +18,6 @@ import logging
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+from tests.support.processes import free_port
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -64,16 +66,9 @@ class Result:
         return self.files / self.seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def moto_server(log: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
