@@ -3,6 +3,7 @@
 import pytest
 
 from kelpie.jobs import EventKind, JobStatus
+from kelpie.jobs.models import LEGACY_FIELDS
 from kelpie.store import JobStore, UserRecord
 from kelpie.store.errors import Conflict, NotFound
 from tests.store.factories import submission
@@ -27,17 +28,7 @@ async def test_a_submitted_job_is_pending_and_unheld(
 async def test_legacy_storage_fields_are_kept(
     store: JobStore, user: UserRecord, group: str
 ) -> None:
-    legacy = {
-        name: "x"
-        for name in (
-            "input_bucket",
-            "input_prefix",
-            "checkpoint_bucket",
-            "checkpoint_prefix",
-            "output_bucket",
-            "output_prefix",
-        )
-    }
+    legacy = dict.fromkeys(LEGACY_FIELDS, "x")
     [job] = await store.submit(user.id, [submission(group, sync=None, **legacy)])
 
     stored = await store.get(user.id, job.id)
